@@ -1,0 +1,158 @@
+"""`flask --app bot ...` commands (also `communes-bot ...`): thin shells over plain functions."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, FlaskGroup
+
+from bot import migrate
+from bot.db import transaction
+
+db_cli = AppGroup("db", help="Database migrations (Alembic).")
+content_cli = AppGroup("content", help="Commune content files in bot/content/.")
+staff_cli = AppGroup("staff", help="Mairie staff accounts.")
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Migrate the database named by DATABASE_URL up to REVISION."""
+    migrate.upgrade(current_app, revision)
+    click.echo(f"database at {revision}")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Migrate down to REVISION (`base` empties the database)."""
+    migrate.downgrade(current_app, revision)
+    click.echo(f"database at {revision}")
+
+
+@db_cli.command("check")
+def db_check() -> None:
+    """Fail when the models and the migrations disagree."""
+    migrate.check(current_app)
+    click.echo("models and migrations agree")
+
+
+@db_cli.command("revision")
+@click.option("-m", "--message", required=True)
+def db_revision(message: str) -> None:
+    """Write a new migration from the difference between models and database."""
+    migrate.revision(current_app, message)
+
+
+_content_dir = click.option(
+    "--dir",
+    "directory",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="A folder of commune folders (default: bot/content/communes).",
+)
+
+
+@content_cli.command("validate")
+@_content_dir
+def content_validate(directory: Path | None) -> None:
+    """Check every content file; list each error with file, line and field."""
+    from bot.content.validate import CONTENT_ROOT, parse_tree
+
+    communes, errors = parse_tree(directory or CONTENT_ROOT)
+    for error in errors:
+        click.echo(str(error), err=True)
+    if errors:
+        raise click.ClickException(f"{len(errors)} error(s) in the content files")
+    click.echo(f"content valid: {len(communes)} communes")
+
+
+@content_cli.command("load")
+@_content_dir
+def content_load(directory: Path | None) -> None:
+    """Load the content files into the database: all or nothing, idempotent."""
+    from bot.content.loader import ContentInvalid, load_content
+    from bot.content.validate import CONTENT_ROOT
+
+    try:
+        with transaction() as session:
+            report = load_content(session, directory or CONTENT_ROOT)
+    except ContentInvalid as invalid:
+        for error in invalid.errors:
+            click.echo(str(error), err=True)
+        raise click.ClickException(
+            f"nothing loaded: {len(invalid.errors)} error(s) in the content files"
+        ) from None
+    click.echo(str(report))
+
+
+@staff_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--national-admin", is_flag=True, help="Every role in every commune.")
+def staff_create(email: str, name: str, password: str, national_admin: bool) -> None:
+    """Create a staff login."""
+    from bot.staff import StaffError, create_staff
+
+    try:
+        with transaction() as session:
+            user = create_staff(
+                session,
+                email=email,
+                name=name,
+                password=password,
+                national_admin=national_admin,
+                actor="cli",
+            )
+    except StaffError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"staff user {user.email} created")
+
+
+@staff_cli.command("set-role")
+@click.option("--email", required=True)
+@click.option("--commune", "commune_slug", required=True, help="e.g. cotonou")
+@click.option("--role", required=True, help="admin, editor, agent or viewer")
+def staff_set_role(email: str, commune_slug: str, role: str) -> None:
+    """Give a staff user a role in one commune (replaces the previous one)."""
+    from bot.staff import StaffError, set_role
+
+    try:
+        with transaction() as session:
+            set_role(session, email=email, commune_slug=commune_slug, role=role, actor="cli")
+    except StaffError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{email} is {role} of {commune_slug}")
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+def worker(burst: bool) -> None:
+    """An RQ worker with the scheduler on the high, default and bulk queues.
+
+    Same as the Procfile's `rq worker`, but finds the embedded Redis itself.
+    """
+    from redis import Redis
+    from rq import Worker
+
+    from bot.redis import QUEUE_NAMES, redis_url
+
+    # No socket timeout: the worker blocks on the queues for minutes at a time.
+    connection = Redis.from_url(redis_url(current_app))
+    Worker(list(QUEUE_NAMES), connection=connection).work(with_scheduler=True, burst=burst)
+
+
+def init_app(app: Flask) -> None:
+    for command in (db_cli, content_cli, staff_cli, worker):
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    """The `communes-bot` console script: the same commands as `flask --app bot`."""
+    from bot import create_app
+
+    FlaskGroup(create_app=create_app)(sys.argv[1:])

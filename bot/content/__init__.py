@@ -1,0 +1,1 @@
+"""Commune content: the files clerks edit, their validator and the database loader."""

@@ -1,0 +1,164 @@
+"""Message catalogs and the formatting of amounts, percentages, dates and times.
+
+Texts and date patterns come from `bot/content/catalogs/<lang>.yaml`; French is
+the reference and the fallback, so a new language needs only its catalog file.
+Weekday and month names come from babel. Outputs use plain spaces, never the
+non-breaking spaces of CLDR, so that they stay GSM-7 where the words allow it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from datetime import UTC, date, datetime, time
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import yaml
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_time as babel_format_time
+from babel.numbers import format_decimal
+
+CATALOG_DIR = Path(__file__).parent / "content" / "catalogs"
+SUPPORTED_LANGUAGES = ("fr", "en")
+DEFAULT_LANGUAGE = "fr"
+LOCAL_TIMEZONE = ZoneInfo("Africa/Porto-Novo")
+
+MILLION_XOF = 1_000_000
+BILLION_XOF = 1_000_000_000
+
+# Also keeps path separators out of the catalog file name.
+_LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
+_NUMBER_PATTERN = "#,##0.#"
+
+
+def resolve_language(lang: str | None) -> str:
+    """The catalog language for `lang` ("en", "EN-gb", "fr_BJ"), else DEFAULT_LANGUAGE."""
+    code = re.split(r"[-_]", (lang or "").strip().lower(), maxsplit=1)[0]
+    if _LANGUAGE_CODE.fullmatch(code) and _catalog(CATALOG_DIR, code) is not None:
+        return code
+    return DEFAULT_LANGUAGE
+
+
+def t(key: str, lang: str | None = DEFAULT_LANGUAGE, **params: object) -> str:
+    """The text of `key` in `lang`, else in French; KeyError when French lacks it too."""
+    code = resolve_language(lang)
+    text = _messages(code).get(key)
+    if text is None:
+        text = _messages(DEFAULT_LANGUAGE).get(key)
+    if text is None:
+        raise KeyError(key)
+    return text.format(**params)
+
+
+def format_amount(
+    amount_xof: int, lang: str | None = DEFAULT_LANGUAGE, precise: bool = False
+) -> str:
+    """An amount for a citizen: "45,2 milliards F CFA", "1 250 000 F CFA".
+
+    From one million up, amounts are written in millions or billions with one
+    decimal, rounded half up, unless `precise`; below that, all digits are shown.
+    """
+    code = resolve_language(lang)
+    sign = "-" if amount_xof < 0 else ""
+    magnitude = abs(amount_xof)
+    unit = t("amount.unit", code)
+    scaled = None if precise else _scaled(magnitude)
+    if scaled is None:
+        return f"{sign}{_format_number(Decimal(magnitude), code)} {unit}"
+    tenths, scale = scaled
+    value = Decimal(tenths) / 10
+    # French and English words agree on singular below 2 ("1,5 milliard").
+    form = "one" if value < 2 else "other"
+    return f"{sign}{_format_number(value, code)} {t(f'amount.{scale}.{form}', code)} {unit}"
+
+
+def format_percent(
+    part: int | float | Decimal, whole: int | float | Decimal, lang: str | None = DEFAULT_LANGUAGE
+) -> str:
+    """`part` as a whole percentage of `whole`, rounded half up: "62 %" (fr), "62%" (en)."""
+    if whole == 0:
+        raise ValueError("cannot express a percentage of zero")
+    code = resolve_language(lang)
+    ratio = Decimal(part) * 100 / Decimal(whole)
+    # A small negative share rounds to -0, which would read as a sign error.
+    value = ratio.quantize(Decimal(1), rounding=ROUND_HALF_UP) or Decimal(0)
+    return t("percent", code, value=_format_number(value, code))
+
+
+def to_local(dt: datetime) -> datetime:
+    """`dt` in Porto-Novo time; a naive `dt` is taken as UTC, as stored."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.astimezone(LOCAL_TIMEZONE)
+
+
+def format_date(value: date | datetime, lang: str | None = DEFAULT_LANGUAGE) -> str:
+    """The date as "mardi 15 décembre 2026"; a datetime is first brought to Porto-Novo time.
+
+    The words keep their accents (août has a û): transliteration is the SMS renderer's job.
+    """
+    if isinstance(value, datetime):
+        value = to_local(value).date()
+    code = resolve_language(lang)
+    key = "format.date_first_of_month" if value.day == 1 else "format.date"
+    return babel_format_date(value, t(key, code), locale=_babel_locale(code))
+
+
+def format_time(value: time | datetime, lang: str | None = DEFAULT_LANGUAGE) -> str:
+    """The time as "10h00" (fr) or "10:00" (en); a datetime is brought to Porto-Novo time."""
+    if isinstance(value, datetime):
+        value = to_local(value).time()
+    code = resolve_language(lang)
+    return babel_format_time(value, t("format.time", code), locale=_babel_locale(code))
+
+
+def format_datetime(dt: datetime, lang: str | None = DEFAULT_LANGUAGE) -> str:
+    """Date and time as "mardi 15 décembre 2026 à 10h00", in Porto-Novo time."""
+    local = to_local(dt)
+    code = resolve_language(lang)
+    return t("datetime.full", code, date=format_date(local, code), time=format_time(local, code))
+
+
+def _scaled(magnitude: int) -> tuple[int, str] | None:
+    """Tenths of millions or billions, rounded half up in integers (floats misround)."""
+    if magnitude < MILLION_XOF:
+        return None
+    tenths_of_millions = (magnitude + MILLION_XOF // 20) // (MILLION_XOF // 10)
+    # 999 950 000 rounds to 1 000,0 millions: that is 1 milliard.
+    if tenths_of_millions < 10_000:
+        return tenths_of_millions, "million"
+    return (magnitude + BILLION_XOF // 20) // (BILLION_XOF // 10), "billion"
+
+
+def _format_number(value: Decimal, code: str) -> str:
+    formatted = format_decimal(value, format=_NUMBER_PATTERN, locale=_babel_locale(code))
+    return re.sub(r"\s", " ", formatted)
+
+
+def _messages(code: str) -> dict[str, str]:
+    return _catalog(CATALOG_DIR, code) or {}
+
+
+@functools.cache
+def _catalog(directory: Path, code: str) -> dict[str, str] | None:
+    path = directory / f"{code}.yaml"
+    if not path.is_file():
+        return None
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict) or not all(
+        isinstance(key, str) and isinstance(text, str) for key, text in data.items()
+    ):
+        raise ValueError(f"{path}: a catalog is a flat mapping of text keys to text")
+    return data
+
+
+@functools.cache
+def _babel_locale(code: str) -> Locale:
+    # Languages babel does not know (Fon) borrow French names, as Benin writes them.
+    try:
+        return Locale.parse(code)
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse(DEFAULT_LANGUAGE)

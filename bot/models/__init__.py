@@ -1,0 +1,52 @@
+"""Every model, imported here so `Base.metadata` knows all tables (Alembic reads it)."""
+
+from bot.models.content import (
+    AgendaItem,
+    BudgetLine,
+    Contract,
+    Decision,
+    Document,
+    Event,
+    GoodPractice,
+    Project,
+)
+from bot.models.messaging import Broadcast, InboundMessage, OutboundMessage
+from bot.models.participation import (
+    Feedback,
+    FeedbackUpdate,
+    Poll,
+    PollOption,
+    PollResponse,
+    Question,
+)
+from bot.models.people import Consent, Contact, Subscription
+from bot.models.places import Area, Commune
+from bot.models.staff import AuditLog, StaffRole, StaffUser
+
+__all__ = [
+    "AgendaItem",
+    "Area",
+    "AuditLog",
+    "Broadcast",
+    "BudgetLine",
+    "Commune",
+    "Consent",
+    "Contact",
+    "Contract",
+    "Decision",
+    "Document",
+    "Event",
+    "Feedback",
+    "FeedbackUpdate",
+    "GoodPractice",
+    "InboundMessage",
+    "OutboundMessage",
+    "Poll",
+    "PollOption",
+    "PollResponse",
+    "Project",
+    "Question",
+    "StaffRole",
+    "StaffUser",
+    "Subscription",
+]

@@ -1,0 +1,88 @@
+"""Staff accounts: creation and roles, shared by the CLI and the dashboard."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.models import AuditLog, Commune, StaffRole, StaffUser
+from bot.models.enums import StaffRoleName
+from bot.passwords import hash_password
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class StaffError(ValueError):
+    """A staff command was given something it cannot use; the message says what."""
+
+
+def create_staff(
+    session: Session,
+    *,
+    email: str,
+    name: str,
+    password: str,
+    national_admin: bool = False,
+    actor: str,
+) -> StaffUser:
+    email = email.strip().lower()
+    if not _EMAIL.match(email):
+        raise StaffError(f"not an email address: {email!r}")
+    if session.scalar(select(StaffUser).where(StaffUser.email == email)):
+        raise StaffError(f"a staff user with email {email} exists already")
+    try:
+        password_hash = hash_password(password)
+    except ValueError as error:
+        raise StaffError(str(error)) from None
+    user = StaffUser(
+        email=email, name=name, password_hash=password_hash, is_national_admin=national_admin
+    )
+    session.add(user)
+    session.flush()
+    session.add(
+        AuditLog(
+            actor=actor,
+            action="create",
+            entity="staff_user",
+            entity_id=str(user.id),
+            after={"email": email, "name": name, "national_admin": national_admin},
+        )
+    )
+    return user
+
+
+def set_role(session: Session, *, email: str, commune_slug: str, role: str, actor: str) -> None:
+    user = session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
+    if user is None:
+        raise StaffError(f"no staff user with email {email}")
+    commune = session.scalar(select(Commune).where(Commune.slug == commune_slug))
+    if commune is None:
+        raise StaffError(f"no commune {commune_slug!r}; load the content first")
+    try:
+        role_name = StaffRoleName(role)
+    except ValueError:
+        allowed = ", ".join(r.value for r in StaffRoleName)
+        raise StaffError(f"unknown role {role!r}; roles are {allowed}") from None
+    existing = session.scalar(
+        select(StaffRole).where(
+            StaffRole.staff_user_id == user.id, StaffRole.commune_id == commune.id
+        )
+    )
+    before = {"role": existing.role.value} if existing else None
+    if existing:
+        existing.role = role_name
+    else:
+        session.add(StaffRole(staff_user_id=user.id, commune_id=commune.id, role=role_name))
+    session.add(
+        AuditLog(
+            actor=actor,
+            action="set_role",
+            entity="staff_role",
+            entity_id=str(user.id),
+            commune_id=commune.id,
+            before=before,
+            after={"role": role_name.value},
+        )
+    )

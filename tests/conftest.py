@@ -1,0 +1,118 @@
+"""Fixtures on real parts: an embedded Redis (or REDIS_URL), a SQLite database
+(or the PostgreSQL server of DATABASE_URL, in a database made for this run)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from sqlalchemy import create_engine, make_url, text
+from sqlalchemy.orm import Session
+
+from bot import create_app, migrate
+from bot.config import normalize_database_url
+from bot.db import Base, get_session
+from bot.redis import EmbeddedRedis
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """REDIS_URL when set (its database is flushed by every test), else an embedded server."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    embedded = EmbeddedRedis(tmp_path_factory.mktemp("redis-instance"))
+    embedded.ensure_running()
+    yield embedded.url
+    embedded.stop()
+
+
+def _migrated(url: str, instance: Path) -> None:
+    app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(instance), "TESTING": True})
+    migrate.upgrade(app)
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture(scope="session")
+def server_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
+    """With DATABASE_URL set: a fresh database on that server, migrated, dropped at the end."""
+    configured = os.environ.get("DATABASE_URL")
+    if not configured:
+        yield None
+        return
+    server = make_url(normalize_database_url(configured))
+    name = f"communes_test_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    _migrated(url, tmp_path_factory.mktemp("pg-instance"))
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file; each test gets a copy, cheaper than migrating again."""
+    directory = tmp_path_factory.mktemp("sqlite-template")
+    _migrated(f"sqlite:///{directory / 'template.db'}", directory)
+    return directory / "template.db"
+
+
+@pytest.fixture
+def database_url(
+    server_database_url: str | None, sqlite_template: Path, tmp_path: Path
+) -> Iterator[str]:
+    if server_database_url is None:
+        target = tmp_path / "communes.db"
+        shutil.copyfile(sqlite_template, target)
+        yield f"sqlite:///{target}"
+        return
+    yield server_database_url
+    engine = create_engine(server_database_url)
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def app(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Flask]:
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "SECRET_KEY": "test-secret",
+        }
+    )
+    from bot.redis import get_redis
+
+    get_redis(app).flushdb()
+    yield app
+    app.extensions["db_engine"].dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    with app.app_context():
+        yield get_session()
