@@ -23,6 +23,8 @@ from bot.content import records
 from bot.content.validate import CONTENT_ROOT, parse_tree
 from bot.models.enums import AreaKind
 
+BUDGET_LINE_KEY = ("fiscal_year", "phase", "direction", "section", "sector")
+
 
 class ContentInvalid(Exception):
     """The files hold errors; nothing was written."""
@@ -149,13 +151,17 @@ def _load_commune(
     def upserter(model: type[models.Base], key: tuple[str, ...]) -> _Upserter:
         return _Upserter(session, model, _scoped(session, model, commune.id), key, report)
 
-    budget = upserter(models.BudgetLine, ("fiscal_year", "phase", "direction", "section", "sector"))
-    for line in content.budget_lines:
-        budget.put(_values(line, commune_id=commune.id))
-
-    documents = upserter(models.Document, ("content_key",))
-    for document in content.documents:
-        documents.put(_values(document, commune_id=commune.id))
+    plain: list[tuple[type[models.Base], tuple[str, ...], list[Any]]] = [
+        (models.BudgetLine, BUDGET_LINE_KEY, content.budget_lines),
+        (models.Document, ("content_key",), content.documents),
+        (models.Contract, ("ocid",), content.contracts),
+        (models.AgendaItem, ("content_key",), content.agenda_items),
+        (models.GoodPractice, ("content_key",), content.good_practices),
+    ]
+    for model, key, items in plain:
+        upsert = upserter(model, key)
+        for item in items:
+            upsert.put(_values(item, commune_id=commune.id))
 
     projects = upserter(models.Project, ("content_key",))
     for project in content.projects:
@@ -163,18 +169,6 @@ def _load_commune(
         name = values.pop("arrondissement")
         values["area_id"] = arrondissement_ids.get(name) if name else None
         projects.put(values)
-
-    contracts = upserter(models.Contract, ("ocid",))
-    for contract in content.contracts:
-        contracts.put(_values(contract, commune_id=commune.id))
-
-    agenda = upserter(models.AgendaItem, ("content_key",))
-    for item in content.agenda_items:
-        agenda.put(_values(item, commune_id=commune.id))
-
-    practices = upserter(models.GoodPractice, ("content_key",))
-    for practice in content.good_practices:
-        practices.put(_values(practice, commune_id=commune.id))
 
     events = upserter(models.Event, ("content_key",))
     for event in content.events:
