@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from bot import cli, db, health
 from bot import redis as redis_ext
+from bot.channels import views as webhooks
 from bot.config import load_settings
 from bot.errors import register_error_handlers
 from bot.logging import configure_logging
@@ -36,5 +37,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     redis_ext.init_app(app)
     register_error_handlers(app)
     app.register_blueprint(health.bp)
+    app.register_blueprint(webhooks.bp)
     cli.init_app(app)
     return app

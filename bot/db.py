@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from flask import Flask, current_app
+from flask.globals import app_ctx
 from sqlalchemy import Engine, MetaData, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
@@ -44,11 +45,17 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
+def _app_context_id() -> int:
+    return id(app_ctx._get_current_object())  # type: ignore[attr-defined]
+
+
 def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     app.extensions["db_engine"] = engine
-    app.extensions["db_session"] = scoped_session(factory)
+    # One session per app context (not per thread): a job run inside a test's
+    # context, or a nested context, gets its own session and leaves others alone.
+    app.extensions["db_session"] = scoped_session(factory, scopefunc=_app_context_id)
 
     @app.teardown_appcontext
     def _remove_session(_exc: BaseException | None) -> None:

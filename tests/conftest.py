@@ -6,19 +6,20 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
+from rq import SimpleWorker
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.orm import Session
 
 from bot import create_app, migrate
 from bot.config import normalize_database_url
 from bot.db import Base, get_session
-from bot.redis import EmbeddedRedis
+from bot.redis import QUEUE_NAMES, EmbeddedRedis, get_queue, get_redis
 
 
 @pytest.fixture(scope="session")
@@ -95,8 +96,6 @@ def app(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Flask]:
             "SECRET_KEY": "test-secret",
         }
     )
-    from bot.redis import get_redis
-
     get_redis(app).flushdb()
     yield app
     app.extensions["db_engine"].dispose()
@@ -110,6 +109,18 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def run_jobs(app: Flask) -> Callable[[], None]:
+    """Run every queued job on a real RQ worker (in burst mode, in this process)."""
+
+    def run() -> None:
+        with app.app_context():
+            queues = [get_queue(name, app) for name in QUEUE_NAMES]
+            SimpleWorker(queues, connection=get_redis(app)).work(burst=True)
+
+    return run
 
 
 @pytest.fixture

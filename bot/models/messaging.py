@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db import Base
 from bot.models.enums import BroadcastStatus, Channel, MessageStatus, Provider, Topic
+from bot.models.people import Contact
 from bot.models.types import Timestamps, UTCDateTime, enum_column, utcnow
 
 # Delivery statuses only move forward; `failed` and `skipped` are final too.
@@ -109,3 +110,6 @@ class OutboundMessage(Timestamps, Base):
     segments: Mapped[int] = mapped_column(Integer, default=1)
     cost: Mapped[int] = mapped_column(Integer, default=0)  # estimated, in XOF
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    contact: Mapped[Contact] = relationship()
+    broadcast: Mapped[Broadcast | None] = relationship()

@@ -1,0 +1,34 @@
+"""The console provider: nothing leaves the machine.
+
+The embedded default when no provider credentials are configured. The message
+row is already stored (the simulator and the dashboard read it); sending only
+logs it, with the number masked like everywhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from bot.channels.base import OutboundMessage, SendResult
+from bot.models.enums import MessageStatus, Provider
+
+log = logging.getLogger(__name__)
+
+
+class ConsoleSender:
+    provider = Provider.CONSOLE
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        log.info(
+            "console provider: message not sent anywhere",
+            extra={
+                "fields": {
+                    "channel": message.channel.value,
+                    "to": message.to,
+                    "text": message.text,
+                    "template": message.template.name if message.template else None,
+                }
+            },
+        )
+        return SendResult(external_id=f"console-{uuid.uuid4().hex}", status=MessageStatus.DELIVERED)
