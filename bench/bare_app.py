@@ -1,6 +1,6 @@
-"""The baseline: bare Flask answering the same JSON as /healthz, with no checks."""
+"""The baseline: bare Flask answering what our endpoints answer, doing nothing else."""
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 
 
 def create_app() -> Flask:
@@ -9,5 +9,10 @@ def create_app() -> Flask:
     @app.get("/healthz")
     def healthz():
         return jsonify(database="up", redis="up", status="ok")
+
+    @app.post("/webhooks/at/sms")
+    def at_sms():
+        request.form.get("text")  # parse the form, as any endpoint must
+        return ""
 
     return app

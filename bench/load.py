@@ -6,7 +6,12 @@ import http.client
 import statistics
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlencode
+
+FormFactory = Callable[[int, int], dict[str, str]]
+"""(thread number, request number) -> the form to POST; None means GET."""
 
 
 @dataclass(frozen=True)
@@ -22,20 +27,32 @@ class LoadResult:
         return self.requests / self.seconds
 
 
-def hammer(port: int, path: str, *, threads: int, requests_per_thread: int) -> LoadResult:
+def hammer(
+    port: int,
+    path: str,
+    *,
+    threads: int,
+    requests_per_thread: int,
+    form: FormFactory | None = None,
+) -> LoadResult:
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
 
-    def worker() -> None:
+    def worker(number: int) -> None:
         nonlocal errors
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         mine: list[float] = []
         failed = 0
-        for _ in range(requests_per_thread):
+        for count in range(requests_per_thread):
             started = time.perf_counter()
             try:
-                connection.request("GET", path)
+                if form is None:
+                    connection.request("GET", path)
+                else:
+                    body = urlencode(form(number, count))
+                    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+                    connection.request("POST", path, body=body, headers=headers)
                 response = connection.getresponse()
                 response.read()
                 if response.status != 200:
@@ -50,7 +67,7 @@ def hammer(port: int, path: str, *, threads: int, requests_per_thread: int) -> L
             latencies.extend(mine)
             errors += failed
 
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
     started = time.perf_counter()
     for thread in pool:
         thread.start()

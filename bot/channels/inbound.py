@@ -3,6 +3,10 @@
 A provider retry of a message is dropped by its `(provider, external_id)`:
 first in Redis (cheap, 48 h), then by the unique index, which holds even
 when Redis forgot. STOP is obeyed here, before any reply work is queued.
+
+The message is committed before the provider gets its 200: a crash after the
+answer must not lose what the provider will not send again. This is the
+hottest path of the service, so it uses Core statements, not the ORM.
 """
 
 from __future__ import annotations
@@ -12,11 +16,13 @@ from collections.abc import Sequence
 from dataclasses import asdict
 
 from flask import current_app
+from rq import Queue
+from sqlalchemy import insert, update
 from sqlalchemy.exc import IntegrityError
 
 from bot import models
 from bot.channels.base import InboundMessage
-from bot.contacts import contact_for
+from bot.contacts import contact_id_for
 from bot.db import get_session
 from bot.models.enums import Channel
 from bot.optout import is_stop, opt_out
@@ -26,6 +32,8 @@ log = logging.getLogger(__name__)
 
 DEDUPE_SECONDS = 48 * 3600
 """How long Redis remembers an inbound id; providers retry for less than that."""
+
+REPLY_JOB = "workers.reply.handle_inbound"
 
 
 def dedupe_key(message: InboundMessage) -> str:
@@ -47,44 +55,53 @@ def accept(messages: Sequence[InboundMessage]) -> list[int]:
             log.info("duplicate inbound dropped", extra={"fields": {"key": key}})
             continue
         try:
-            row = _store(message)
+            stored.append(_store(message))
             session.commit()
         except IntegrityError:
             session.rollback()
             log.info("duplicate inbound dropped by the index", extra={"fields": {"key": key}})
-            continue
         except BaseException:
             session.rollback()
             redis.delete(key)
             raise
-        stored.append(row.id)
-    queue = get_queue("high", current_app)
-    for inbound_id in stored:
-        queue.enqueue("workers.reply.handle_inbound", inbound_id)
+    if stored:
+        # One round trip for all the jobs of this request.
+        with redis.pipeline() as pipe:
+            get_queue("high", current_app).enqueue_many(
+                [Queue.prepare_data(REPLY_JOB, args=(inbound_id,)) for inbound_id in stored],
+                pipeline=pipe,
+            )
+            pipe.execute()
     return stored
 
 
-def _store(message: InboundMessage) -> models.InboundMessage:
+def _store(message: InboundMessage) -> int:
     session = get_session()
-    contact = contact_for(session, message.sender_e164, message.channel)
+    contact_id = contact_id_for(session, message.sender_e164, message.channel)
     if message.channel is Channel.WHATSAPP:
-        contact.whatsapp_last_inbound_at = message.received_at
+        session.execute(
+            update(models.Contact)
+            .where(models.Contact.id == contact_id)
+            .values(whatsapp_last_inbound_at=message.received_at)
+        )
     if is_stop(message.text):
+        contact = session.get(models.Contact, contact_id)
         opt_out(session, contact, message.channel, reason=f"{message.channel.value} STOP")
-    row = models.InboundMessage(
-        provider=message.provider,
-        external_id=message.external_id,
-        channel=message.channel,
-        contact_id=contact.id,
-        sender=message.sender_e164,
-        recipient=message.recipient,
-        text=message.text,
-        media=[asdict(item) for item in message.media],
-        location=asdict(message.location) if message.location else None,
-        session_id=message.session_id,
-        link_id=message.link_id,
-        received_at=message.received_at,
-    )
-    session.add(row)
-    session.flush()
-    return row
+    return session.execute(
+        insert(models.InboundMessage)
+        .values(
+            provider=message.provider,
+            external_id=message.external_id,
+            channel=message.channel,
+            contact_id=contact_id,
+            sender=message.sender_e164,
+            recipient=message.recipient,
+            text=message.text,
+            media=[asdict(item) for item in message.media],
+            location=asdict(message.location) if message.location else None,
+            session_id=message.session_id,
+            link_id=message.link_id,
+            received_at=message.received_at,
+        )
+        .returning(models.InboundMessage.id)
+    ).scalar_one()

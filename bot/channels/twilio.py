@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 from flask import Request
+from requests.exceptions import InvalidSchema, InvalidURL, MissingSchema
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
@@ -60,28 +61,19 @@ TOO_MANY_REQUESTS_CODE = 20429
 # accepted..sent all mean Twilio holds the message; our QUEUED/SENDING mean it does not yet.
 # None: statuses of inbound messages, nothing of ours to update.
 STATUSES: Mapping[str, MessageStatus | None] = {
-    "accepted": MessageStatus.SENT,
-    "scheduled": MessageStatus.SENT,
-    "queued": MessageStatus.SENT,
-    "sending": MessageStatus.SENT,
-    "sent": MessageStatus.SENT,
-    "delivered": MessageStatus.DELIVERED,
-    "partially_delivered": MessageStatus.DELIVERED,
+    **dict.fromkeys(("accepted", "scheduled", "queued", "sending", "sent"), MessageStatus.SENT),
+    **dict.fromkeys(("delivered", "partially_delivered"), MessageStatus.DELIVERED),
     "read": MessageStatus.READ,
-    "undelivered": MessageStatus.FAILED,
-    "failed": MessageStatus.FAILED,
-    "canceled": MessageStatus.FAILED,
-    "receiving": None,
-    "received": None,
+    **dict.fromkeys(("undelivered", "failed", "canceled"), MessageStatus.FAILED),
+    **dict.fromkeys(("receiving", "received"), None),
 }
+
+NO_CREDENTIALS = "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set"
+BAD_BASE_URL = "TWILIO_API_BASE_URL is not a usable URL"
 
 _SID = re.compile(r"[A-Za-z0-9]+")
 _COUNT = re.compile(r"[0-9]{1,2}")
-_BAD_BASE_URL = (
-    requests.exceptions.MissingSchema,
-    requests.exceptions.InvalidSchema,
-    requests.exceptions.InvalidURL,
-)
+_BAD_BASE_URL = (MissingSchema, InvalidSchema, InvalidURL)
 
 
 class TwilioAdapter:
@@ -94,9 +86,11 @@ class TwilioAdapter:
         self._auth_token: str | None = config.get("TWILIO_AUTH_TOKEN") or None
         self._sms_from: str | None = config.get("TWILIO_SMS_FROM") or None
         self._whatsapp_from: str | None = config.get("TWILIO_WHATSAPP_FROM") or None
-        self._api_base_url: str | None = config.get("TWILIO_API_BASE_URL") or None
-        self._timeout = timeout
-        self._client: Client | None = None
+        self._client = (
+            _client(self._account_sid, self._auth_token, config.get("TWILIO_API_BASE_URL"), timeout)
+            if self._account_sid and self._auth_token
+            else None
+        )
 
     def verify(self, request: Request) -> None:
         if not self._auth_token:
@@ -113,21 +107,17 @@ class TwilioAdapter:
         url = self._signed_url(request)
         # request.form is a MultiDict: repeated keys are all signed, as Twilio does.
         if not RequestValidator(self._auth_token).validate(url, request.form, signature):
-            log.warning(
-                "Twilio signature does not match %s%s",
-                url.partition("?")[0],
-                f" (signed with a SharedKey: {SHARED_KEY_HEADER} is set)"
-                if request.headers.get(SHARED_KEY_HEADER)
-                else "",
+            shared_key = (
+                " (signed with a SharedKey)" if SHARED_KEY_HEADER in request.headers else ""
             )
+            log.warning("Twilio signature does not match %s%s", url.partition("?")[0], shared_key)
             raise Forbidden(f"{SIGNATURE_HEADER} does not match")
 
     def parse_inbound(self, request: Request) -> Sequence[InboundMessage]:
         form = request.form
         external_id = _message_sid(form)
-        self._check_account(form, required_here=True)
+        self._check_account(required(form, "AccountSid", max_length=64))
         sender = required(form, "From")
-        channel = Channel.WHATSAPP if _has_prefix(sender) else Channel.SMS
         # A quick-reply button without a Body: its payload is ours, its text what the citizen saw.
         text = (
             optional(form, "Body", max_length=5000)
@@ -137,9 +127,9 @@ class TwilioAdapter:
         )
         return [
             InboundMessage(
-                channel=channel,
+                channel=Channel.WHATSAPP if _has_prefix(sender) else Channel.SMS,
                 provider=self.provider,
-                sender_e164=_address(sender, channel, "From"),
+                sender_e164=_address(sender, "From"),
                 recipient=_strip_prefix(required(form, "To", max_length=64)),
                 text=text,
                 external_id=external_id,
@@ -153,7 +143,7 @@ class TwilioAdapter:
     def parse_status(self, request: Request) -> Sequence[StatusUpdate]:
         form = request.form
         external_id = _message_sid(form)
-        self._check_account(form, required_here=False)
+        self._check_account(optional(form, "AccountSid", max_length=64))
         raw_status = required(form, "MessageStatus", max_length=64).strip().lower()
         if raw_status not in STATUSES:
             allowed = ", ".join(STATUSES)
@@ -166,9 +156,7 @@ class TwilioAdapter:
         error_code = (optional(form, "ErrorCode", max_length=16) or "").strip() or None
         opted_out = None
         if error_code == str(OPTED_OUT_CODE):
-            to = required(form, "To")
-            channel = Channel.WHATSAPP if _has_prefix(to) else Channel.SMS
-            opted_out = _address(to, channel, "To")
+            opted_out = _address(required(form, "To"), "To")
         return [
             StatusUpdate(
                 provider=self.provider,
@@ -180,12 +168,13 @@ class TwilioAdapter:
         ]
 
     def send(self, message: OutboundMessage) -> SendResult:
-        client = self._twilio()
+        if self._client is None:
+            raise SendError(SendFailure.PERMANENT, "not_configured", NO_CREDENTIALS)
         params: dict[str, Any] = self._addresses(message)
         if self._public_base_url:
             params["status_callback"] = self._public_base_url + STATUS_CALLBACK_PATH
         if message.template is not None:
-            # An approved template carries its own text; a Body would be refused with it.
+            # An approved template carries its own text: no Body goes with it.
             params["content_sid"] = message.template.name
             if message.template.variables:
                 params["content_variables"] = json.dumps(dict(message.template.variables))
@@ -195,20 +184,20 @@ class TwilioAdapter:
                 params["body"] = body
             if message.media is not None:
                 params["media_url"] = [message.media.url]
+        # `from None` throughout: a chained SDK error would carry the provider's raw text
+        # into tracebacks, past the redaction of _safe.
         try:
-            created = client.messages.create(**params)
+            created = self._client.messages.create(**params)
         except (TwilioRestException, TwilioServiceException) as error:
-            raise self._classified(error) from error
+            raise self._classified(error) from None
         except requests.Timeout as error:
-            raise SendError(SendFailure.RETRYABLE, "timeout", self._safe(str(error))) from error
-        except _BAD_BASE_URL as error:
-            raise SendError(
-                SendFailure.PERMANENT, "not_configured", "TWILIO_API_BASE_URL is not a usable URL"
-            ) from error
+            raise SendError(SendFailure.RETRYABLE, "timeout", self._safe(str(error))) from None
+        except _BAD_BASE_URL:
+            raise SendError(SendFailure.PERMANENT, "not_configured", BAD_BASE_URL) from None
         except requests.RequestException as error:
-            raise SendError(SendFailure.RETRYABLE, "connection", self._safe(str(error))) from error
-        except ValueError as error:  # a 2xx answer that is not JSON: a proxy, not Twilio
-            raise SendError(SendFailure.RETRYABLE, "unexpected_answer") from error
+            raise SendError(SendFailure.RETRYABLE, "connection", self._safe(str(error))) from None
+        except ValueError:  # a 2xx answer that is not JSON: a proxy or portal, not Twilio
+            raise SendError(SendFailure.RETRYABLE, "unexpected_answer") from None
         if not created.sid:
             raise SendError(SendFailure.RETRYABLE, "unexpected_answer", "no message sid")
         return SendResult(external_id=created.sid, status=MessageStatus.SENT)
@@ -220,9 +209,7 @@ class TwilioAdapter:
         query = request.query_string.decode("utf-8", "replace")
         return f"{base}?{query}" if query else base
 
-    def _check_account(self, form: Mapping[str, str], *, required_here: bool) -> None:
-        read = required if required_here else optional
-        account = read(form, "AccountSid", max_length=64)
+    def _check_account(self, account: str | None) -> None:
         if account and self._account_sid and account.strip() != self._account_sid:
             raise BadRequest("AccountSid", "not this service's Twilio account")
 
@@ -237,26 +224,6 @@ class TwilioAdapter:
         if not sender:
             raise SendError(SendFailure.PERMANENT, "not_configured", f"{setting} is not set")
         return {"to": to, "from_": sender}
-
-    def _twilio(self) -> Client:
-        if self._client is None:
-            if not (self._account_sid and self._auth_token):
-                raise SendError(
-                    SendFailure.PERMANENT,
-                    "not_configured",
-                    "TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN must be set",
-                )
-            client = Client(
-                self._account_sid,
-                self._auth_token,
-                http_client=TwilioHttpClient(timeout=self._timeout),
-            )
-            if self._api_base_url:
-                client.api.base_url = self._api_base_url.rstrip("/")
-                # TWILIO_EDGE/TWILIO_REGION in the environment would rewrite this host.
-                client.edge = client.region = None
-            self._client = client
-        return self._client
 
     def _classified(self, error: TwilioRestException | TwilioServiceException) -> SendError:
         status, code = _as_int(error.status), _as_int(error.code)
@@ -282,6 +249,15 @@ class TwilioAdapter:
         return mask_in_text(text)[:500]
 
 
+def _client(account_sid: str, auth_token: str, base_url: str | None, timeout: float) -> Client:
+    client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout))
+    if base_url:
+        client.api.base_url = base_url.rstrip("/")
+        # TWILIO_EDGE/TWILIO_REGION in the process environment would rewrite this host.
+        client.edge = client.region = None
+    return client
+
+
 def _message_sid(form: Mapping[str, str]) -> str:
     sid = required(form, "MessageSid", max_length=64)
     if not _SID.fullmatch(sid):
@@ -302,13 +278,13 @@ def _with_prefix(address: str) -> str:
     return address if _has_prefix(address) else WHATSAPP_PREFIX + address
 
 
-def _address(raw: str, channel: Channel, field_name: str) -> str:
+def _address(raw: str, field_name: str) -> str:
+    """E.164; a WhatsApp address that is not a phone number is kept as given."""
     bare = _strip_prefix(raw)
     try:
         return normalize(bare)
     except InvalidPhoneNumber as error:
-        # WhatsApp may identify a user by something other than a phone number.
-        if channel is Channel.WHATSAPP and bare:
+        if _has_prefix(raw) and bare:
             return bare
         raise BadRequest(field_name, error.reason) from None
 

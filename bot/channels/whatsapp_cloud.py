@@ -134,16 +134,16 @@ class WhatsAppCloudAdapter:
         raise self._failure(response.status_code, body)
 
     def _failure(self, http_status: int, body: Any) -> SendError:
-        error = body.get("error") if isinstance(body, dict) else None
-        error = error if isinstance(error, dict) else {}
-        code = error.get("code")
-        code = int(code) if isinstance(code, int | str) and str(code).isdecimal() else None
+        found = body.get("error") if isinstance(body, dict) else None
+        error: dict[str, Any] = found if isinstance(found, dict) else {}
+        given = error.get("code")
+        code = int(given) if isinstance(given, int | str) and str(given).isdecimal() else None
         failure = _classify(http_status, code)
         detail = f"HTTP {http_status}"
-        if isinstance(error.get("message"), str):
-            detail += ": " + error["message"][:200]
-        if self._token:  # Graph messages do not echo it today; make sure they never do.
-            detail = detail.replace(self._token, "[token]")
+        message = error.get("message")
+        if isinstance(message, str):
+            # Graph messages do not echo the token today; make sure they never do.
+            detail += ": " + message.replace(self._token or "[token]", "[token]")[:200]
         fields = {"http_status": http_status, "code": code, "failure": failure.value}
         log.warning("whatsapp send failed", extra={"fields": fields})
         return SendError(failure, str(code) if code is not None else f"http_{http_status}", detail)

@@ -22,7 +22,7 @@ class Channel(StrEnum):
 class Provider(StrEnum):
     AFRICASTALKING = "africastalking"
     TWILIO = "twilio"
-    META = "meta"
+    META = "whatsapp_cloud"  # Meta's WhatsApp Cloud API
     CONSOLE = "console"
 
 

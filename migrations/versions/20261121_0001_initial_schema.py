@@ -948,7 +948,7 @@ def upgrade() -> None:
             sa.Enum(
                 "africastalking",
                 "twilio",
-                "meta",
+                "whatsapp_cloud",
                 "console",
                 name="inbound_provider",
                 native_enum=False,
@@ -1020,7 +1020,7 @@ def upgrade() -> None:
             sa.Enum(
                 "africastalking",
                 "twilio",
-                "meta",
+                "whatsapp_cloud",
                 "console",
                 name="outbound_provider",
                 native_enum=False,
