@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.models import Contact
 from bot.models.enums import Channel
+
+_CONTACTS = Contact.__table__
+# Built once: the compiled statements are cached, only the phone changes.
+_FIND = select(_CONTACTS.c.id).where(_CONTACTS.c.phone_e164 == bindparam("phone"))
+_CREATE = {
+    name: dialect.insert(_CONTACTS)
+    .on_conflict_do_nothing(index_elements=["phone_e164"])
+    .returning(_CONTACTS.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 def contact_id_for(session: Session, phone: str, channel: Channel) -> int:
@@ -17,18 +27,16 @@ def contact_id_for(session: Session, phone: str, channel: Channel) -> int:
     INSERT ... ON CONFLICT DO NOTHING lets both through, and the loser reads
     the winner's row.
     """
-    find = select(Contact.id).where(Contact.phone_e164 == phone)
-    contact_id = session.scalar(find)
+    connection = session.connection()
+    contact_id = connection.execute(_FIND, {"phone": phone}).scalar()
     if contact_id is not None:
         return contact_id
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    created = session.scalar(
-        dialect.insert(Contact)
-        .values(phone_e164=phone, preferred_channel=channel)
-        .on_conflict_do_nothing(index_elements=["phone_e164"])
-        .returning(Contact.id)
+    created = connection.execute(
+        _CREATE[connection.dialect.name], {"phone_e164": phone, "preferred_channel": channel}
+    ).scalar()
+    return (
+        created if created is not None else connection.execute(_FIND, {"phone": phone}).scalar_one()
     )
-    return created if created is not None else session.scalars(find).one()
 
 
 def contact_for(session: Session, phone: str, channel: Channel) -> Contact:

@@ -5,8 +5,9 @@ One engine per app; one session per request (or job), removed at teardown.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from flask import Flask, current_app
 from flask.globals import app_ctx
@@ -38,6 +39,22 @@ def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+_SQLITE_WRITE_LOCKS: dict[str, threading.Lock] = {}
+
+
+def write_lock(session: Session) -> AbstractContextManager[object]:
+    """Serialize this process's SQLite write transactions; a no-op elsewhere.
+
+    SQLite takes one writer at a time, and a thread that finds the database
+    locked sleeps in growing steps (busy_timeout) instead of waking when the
+    lock frees: queueing on a Python lock instead keeps webhook latency flat.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name != "sqlite":
+        return nullcontext()
+    return _SQLITE_WRITE_LOCKS.setdefault(str(bind.url), threading.Lock())
 
 
 def make_engine(url: str) -> Engine:

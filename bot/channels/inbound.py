@@ -17,13 +17,13 @@ from dataclasses import asdict
 
 from flask import current_app
 from rq import Queue
-from sqlalchemy import insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from bot import models
 from bot.channels.base import InboundMessage
 from bot.contacts import contact_id_for
-from bot.db import get_session
+from bot.db import get_session, write_lock
 from bot.models.enums import Channel
 from bot.optout import is_stop, opt_out
 from bot.redis import get_queue, get_redis
@@ -34,6 +34,15 @@ DEDUPE_SECONDS = 48 * 3600
 """How long Redis remembers an inbound id; providers retry for less than that."""
 
 REPLY_JOB = "workers.reply.handle_inbound"
+
+_INBOUND = models.InboundMessage.__table__
+# Built once: the compiled statement is cached, only the parameters change.
+_INSERT_INBOUND = insert(_INBOUND).returning(_INBOUND.c.id)
+_TOUCH_WHATSAPP = (
+    update(models.Contact.__table__)
+    .where(models.Contact.__table__.c.id == bindparam("contact_id"))
+    .values(whatsapp_last_inbound_at=bindparam("at"))
+)
 
 
 def dedupe_key(message: InboundMessage) -> str:
@@ -55,8 +64,9 @@ def accept(messages: Sequence[InboundMessage]) -> list[int]:
             log.info("duplicate inbound dropped", extra={"fields": {"key": key}})
             continue
         try:
-            stored.append(_store(message))
-            session.commit()
+            with write_lock(session):
+                stored.append(_store(message))
+                session.commit()
         except IntegrityError:
             session.rollback()
             log.info("duplicate inbound dropped by the index", extra={"fields": {"key": key}})
@@ -78,30 +88,24 @@ def accept(messages: Sequence[InboundMessage]) -> list[int]:
 def _store(message: InboundMessage) -> int:
     session = get_session()
     contact_id = contact_id_for(session, message.sender_e164, message.channel)
+    connection = session.connection()
     if message.channel is Channel.WHATSAPP:
-        session.execute(
-            update(models.Contact)
-            .where(models.Contact.id == contact_id)
-            .values(whatsapp_last_inbound_at=message.received_at)
-        )
+        connection.execute(_TOUCH_WHATSAPP, {"contact_id": contact_id, "at": message.received_at})
     if is_stop(message.text):
         contact = session.get(models.Contact, contact_id)
         opt_out(session, contact, message.channel, reason=f"{message.channel.value} STOP")
-    return session.execute(
-        insert(models.InboundMessage)
-        .values(
-            provider=message.provider,
-            external_id=message.external_id,
-            channel=message.channel,
-            contact_id=contact_id,
-            sender=message.sender_e164,
-            recipient=message.recipient,
-            text=message.text,
-            media=[asdict(item) for item in message.media],
-            location=asdict(message.location) if message.location else None,
-            session_id=message.session_id,
-            link_id=message.link_id,
-            received_at=message.received_at,
-        )
-        .returning(models.InboundMessage.id)
-    ).scalar_one()
+    row = {
+        "provider": message.provider,
+        "external_id": message.external_id,
+        "channel": message.channel,
+        "contact_id": contact_id,
+        "sender": message.sender_e164,
+        "recipient": message.recipient,
+        "text": message.text,
+        "media": [asdict(item) for item in message.media],
+        "location": asdict(message.location) if message.location else None,
+        "session_id": message.session_id,
+        "link_id": message.link_id,
+        "received_at": message.received_at,
+    }
+    return connection.execute(_INSERT_INBOUND, row).scalar_one()
