@@ -119,3 +119,31 @@ def test_provider_opt_out_marks_the_contact(app, session, fake) -> None:
 def test_unknown_message_id(app) -> None:
     with app.app_context():
         assert deliver(123456) == "unknown message"
+
+
+def test_outside_whatsapp_window_resends_the_broadcast_template(app, session) -> None:
+    with FakeProvider() as twilio:
+        app.config.update(
+            TWILIO_ACCOUNT_SID="AC" + "0" * 32,
+            TWILIO_AUTH_TOKEN="twilio-token-0001",
+            TWILIO_WHATSAPP_FROM="+2290121300400",
+            TWILIO_API_BASE_URL=twilio.url,
+        )
+        window_closed = {"code": 63016, "message": "outside the allowed window", "status": 400}
+        twilio.answer(
+            "/Messages.json",
+            Answer(400, window_closed),
+            Answer(201, {"sid": "SM" + "1" * 32, "status": "queued"}),
+        )
+        row = _row(session, broadcast=True)
+        row.channel, row.provider = Channel.WHATSAPP, Provider.TWILIO
+        row.broadcast.whatsapp_template = "HX" + "a" * 32
+        row.broadcast.whatsapp_template_variables = {"1": "samedi 10h"}
+        session.commit()
+        with app.app_context():
+            assert deliver(row.id) == "sent: SM" + "1" * 32
+        first, second = twilio.requests_to("/Messages.json")
+    assert first.form["Body"] == "Reddition de comptes samedi 10h"
+    assert "Body" not in second.form
+    assert second.form["ContentSid"] == "HX" + "a" * 32
+    assert second.form["To"] == f"whatsapp:{PHONE}"
