@@ -137,13 +137,16 @@ def worker(burst: bool) -> None:
     Same as the Procfile's `rq worker`, but finds the embedded Redis itself.
     """
     from redis import Redis
-    from rq import Worker
 
     from bot.redis import QUEUE_NAMES, redis_url
+    from workers.worker import AppWorker
 
     # No socket timeout: the worker blocks on the queues for minutes at a time.
     connection = Redis.from_url(redis_url(current_app))
-    Worker(list(QUEUE_NAMES), connection=connection).work(with_scheduler=True, burst=burst)
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    AppWorker(list(QUEUE_NAMES), connection=connection, app=app).work(
+        with_scheduler=True, burst=burst
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -79,7 +79,10 @@ class EmbeddedRedis:
                     f'logfile "{self.directory / "redis.log"}"',
                     "dbfilename dump.rdb",
                     "save 60 1",
-                    "appendonly no",
+                    # Inbound messages are acknowledged to providers once they
+                    # are in Redis: an append-only file keeps them across a restart.
+                    "appendonly yes",
+                    "appendfsync everysec",
                 ]
             )
             config_file = self.directory / "redis.conf"

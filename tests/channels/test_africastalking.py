@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
+from sqlalchemy.orm import scoped_session, sessionmaker
 
 from bot import models
-from bot.channels.inbound import DEDUPE_SECONDS
+from bot.channels.inbound import DEDUPE_SECONDS, STREAM, ingest
 from bot.content.loader import load_content
 from bot.gsm import is_gsm7
 from bot.models.enums import Channel, MessageStatus, Provider
@@ -62,9 +63,10 @@ def _inbound(session) -> list[models.InboundMessage]:
         ),
     ],
 )
-def test_inbound_sms_recorded(client, session, form, received_at, sender) -> None:
+def test_inbound_sms_recorded(client, session, run_jobs, form, received_at, sender) -> None:
     response = client.post("/webhooks/at/sms", data=form)
     assert response.status_code == 200
+    run_jobs()
     [row] = _inbound(session)
     assert (row.provider, row.channel, row.external_id) == (
         Provider.AFRICASTALKING,
@@ -97,15 +99,17 @@ def test_inbound_sms_recorded(client, session, form, received_at, sender) -> Non
         pytest.param({**SMS, "text": "a\x00b"}, "text", id="nul-in-text"),
     ],
 )
-def test_malformed_inbound_sms_names_the_field(client, session, form, field) -> None:
+def test_malformed_inbound_sms_names_the_field(client, session, run_jobs, form, field) -> None:
     response = client.post("/webhooks/at/sms", data=form)
     assert response.status_code == 400
     assert response.get_json()["field"] == field
+    run_jobs()
     assert _inbound(session) == []
 
 
-def test_empty_text_is_accepted(client, session) -> None:
+def test_empty_text_is_accepted(client, session, run_jobs) -> None:
     assert client.post("/webhooks/at/sms", data={**SMS, "text": ""}).status_code == 200
+    run_jobs()
     assert _inbound(session)[0].text == ""
 
 
@@ -128,19 +132,54 @@ def test_oversized_body_is_413(client) -> None:
     assert response.status_code == 413
 
 
-def test_retry_is_answered_200_and_stored_once(client, session) -> None:
+def test_retry_is_answered_200_and_stored_once(client, session, run_jobs) -> None:
     for _ in range(3):
         assert client.post("/webhooks/at/sms", data=SMS).status_code == 200
+    assert get_redis().xlen(STREAM) == 1
+    run_jobs()
     assert len(_inbound(session)) == 1
     ttl = get_redis().ttl(f"inbound:africastalking:{SMS['id']}")
     assert DEDUPE_SECONDS - 60 < ttl <= DEDUPE_SECONDS
 
 
-def test_retry_after_redis_forgot_is_stopped_by_the_unique_index(client, session) -> None:
+def test_retry_after_redis_forgot_is_stopped_by_the_unique_index(client, session, run_jobs) -> None:
     assert client.post("/webhooks/at/sms", data=SMS).status_code == 200
-    get_redis().flushdb()
+    run_jobs()
+    get_redis().delete(f"inbound:africastalking:{SMS['id']}")
     assert client.post("/webhooks/at/sms", data=SMS).status_code == 200
+    run_jobs()
     assert len(_inbound(session)) == 1
+    assert session.scalar(select(func.count(models.OutboundMessage.id))) == 1  # one reply
+
+
+def test_a_crash_before_the_stream_is_trimmed_stores_nothing_twice(
+    app, client, session, run_jobs
+) -> None:
+    client.post("/webhooks/at/sms", data=SMS)
+    entries = get_redis().xrange(STREAM)
+    run_jobs()
+    # Replay the entry as if the worker died after committing, before XDEL.
+    get_redis().xadd(STREAM, entries[0][1])
+    with app.app_context():
+        assert ingest() == 0
+    assert len(_inbound(session)) == 1
+    assert get_redis().xlen(STREAM) == 0
+
+
+def test_messages_wait_in_redis_while_the_database_is_down(
+    app, client, session, run_jobs, tmp_path
+) -> None:
+    working = app.extensions["db_session"]
+    unreachable = create_engine(f"sqlite:///{tmp_path}/no/such/folder/communes.db")
+    app.extensions["db_session"] = scoped_session(sessionmaker(bind=unreachable))
+    try:
+        assert client.post("/webhooks/at/sms", data=SMS).status_code == 200
+        stop = client.post("/webhooks/at/sms", data={**SMS, "id": "stop-1", "text": "STOP"})
+        assert stop.status_code == 503  # STOP must be obeyed before the 200: retry later
+    finally:
+        app.extensions["db_session"] = working
+    run_jobs()
+    assert [row.external_id for row in _inbound(session)] == [SMS["id"]]
 
 
 def test_reply_goes_to_the_high_queue_and_out_through_the_console(

@@ -66,7 +66,7 @@ def _seed_outbound(session, case: dict) -> models.OutboundMessage:
 
 @pytest.mark.skipif(not FILE.exists(), reason=f"{FILE} not found")
 @pytest.mark.parametrize("case", SPEC["cases"], ids=[c["id"] for c in SPEC["cases"]])
-def test_conformance_case(conformance_app, client, session, case) -> None:
+def test_conformance_case(conformance_app, client, session, run_jobs, case) -> None:
     expect = case["expect"]
     effect = expect.get("effect", {})
     seeded = _seed_outbound(session, case) if effect.get("type") == "status_update" else None
@@ -90,6 +90,7 @@ def test_conformance_case(conformance_app, client, session, case) -> None:
         assert body == shape["body_equals"]
 
     if effect.get("type") == "inbound_message":
+        run_jobs()
         [row] = session.scalars(select(models.InboundMessage)).all()
         assert row.channel.value == effect["channel"]
         assert row.provider.value == effect["provider"]
