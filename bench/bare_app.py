@@ -15,4 +15,13 @@ def create_app() -> Flask:
         request.form.get("text")  # parse the form, as any endpoint must
         return ""
 
+    @app.post("/webhooks/at/ussd")
+    def at_ussd():
+        request.form.get("text")
+        return (
+            "CON Communes+ Cotonou\n1 Budget\n2 Compte administratif\n3 Projets",
+            200,
+            {"Content-Type": "text/plain; charset=utf-8"},
+        )
+
     return app

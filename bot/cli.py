@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -74,8 +75,10 @@ def content_validate(directory: Path | None) -> None:
 @_content_dir
 def content_load(directory: Path | None) -> None:
     """Load the content files into the database: all or nothing, idempotent."""
+    from bot.content.cache import bump_content_version
     from bot.content.loader import ContentInvalid, load_content
     from bot.content.validate import CONTENT_ROOT
+    from bot.redis import get_redis
 
     try:
         with transaction() as session:
@@ -86,6 +89,9 @@ def content_load(directory: Path | None) -> None:
         raise click.ClickException(
             f"nothing loaded: {len(invalid.errors)} error(s) in the content files"
         ) from None
+    if report.changed:
+        # Web processes rebuild their in-process content cache within a second.
+        bump_content_version(get_redis(current_app))
     click.echo(str(report))
 
 
@@ -149,8 +155,63 @@ def worker(burst: bool) -> None:
     )
 
 
+simulate_cli = AppGroup("simulate", help="A phone on the command line, through the real webhooks.")
+
+
+def _phone(raw: str) -> str:
+    from bot.phone import InvalidPhoneNumber, normalize
+
+    try:
+        return normalize(raw)
+    except InvalidPhoneNumber as error:
+        raise click.BadParameter(error.reason, param_hint="--phone") from None
+
+
+@simulate_cli.command("ussd")
+@click.option("--phone", required=True, help="e.g. +2290197000001")
+@click.option("--input", "inputs", default=None, help='Play these inputs, e.g. "1*2", then stop.')
+def simulate_ussd(phone: str, inputs: str | None) -> None:
+    """Dial the USSD code: interactive, or play --input and print the last screen."""
+    from bot.simulate import ussd_session
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if inputs is not None:
+        click.echo(ussd_session(app, _phone(phone), inputs.split("*") if inputs else []))
+        return
+
+    def typed() -> Iterator[str]:
+        while True:
+            yield click.prompt("", prompt_suffix="> ", default="", show_default=False)
+
+    last = ussd_session(app, _phone(phone), typed(), show=lambda screen: click.echo(f"\n{screen}"))
+    if last.startswith("END "):
+        click.echo(f"\n{last}")
+
+
+@simulate_cli.command("sms")
+@click.option("--phone", required=True)
+@click.argument("text")
+def simulate_sms(phone: str, text: str) -> None:
+    """Send one SMS; print every reply the console provider received."""
+    from bot.simulate import sms
+
+    for reply in sms(current_app._get_current_object(), _phone(phone), text):  # type: ignore[attr-defined]
+        click.echo(f"{reply}\n---")
+
+
+@simulate_cli.command("whatsapp")
+@click.option("--phone", required=True)
+@click.argument("text")
+def simulate_whatsapp(phone: str, text: str) -> None:
+    """Send one WhatsApp message; print every reply the console provider received."""
+    from bot.simulate import whatsapp
+
+    for reply in whatsapp(current_app._get_current_object(), _phone(phone), text):  # type: ignore[attr-defined]
+        click.echo(f"{reply}\n---")
+
+
 def init_app(app: Flask) -> None:
-    for command in (db_cli, content_cli, staff_cli, worker):
+    for command in (db_cli, content_cli, staff_cli, simulate_cli, worker):
         app.cli.add_command(command)
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from bot import models
 from bot.channels.registry import reply_provider
 from bot.db import get_session
+from bot.engine import message_turn
 from bot.i18n import t
 from bot.optout import is_stop
 from bot.outbox import new_message
-from bot.welcome import reply_text
+from bot.redis import get_redis
 from workers.context import job_context
 from workers.send import deliver
 
@@ -21,12 +22,11 @@ def handle_inbound(inbound_id: int) -> str:
         if inbound is None or inbound.contact_id is None:
             return "nothing to answer"
         contact = session.get(models.Contact, inbound.contact_id)
-        lang = contact.language
         if is_stop(inbound.text):
-            text = t("optout.confirmed", lang)
+            texts = [t("optout.confirmed", contact.language)]
         else:
-            text = reply_text(session, inbound.text, lang)
+            texts = message_turn(session, get_redis(), contact.id, inbound.channel, inbound.text)
         provider = reply_provider(inbound.channel, inbound.provider)
-        row = new_message(session, contact, inbound.channel, provider, text)
+        rows = [new_message(session, contact, inbound.channel, provider, text) for text in texts]
         session.commit()
-        return deliver(row.id)
+        return "; ".join(deliver(row.id) for row in rows)

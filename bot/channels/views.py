@@ -14,19 +14,21 @@ import redis
 from flask import Blueprint, Response, jsonify, request
 from sqlalchemy.exc import DBAPIError
 
+from bot import conversation
 from bot.channels import inbound, statuses
 from bot.channels.africastalking import AfricasTalkingAdapter
 from bot.channels.base import BadRequest, Forbidden
 from bot.channels.registry import sender
 from bot.channels.twilio import TwilioAdapter
 from bot.channels.whatsapp_cloud import WhatsAppCloudAdapter
-from bot.contacts import contact_for
+from bot.contacts import contact_id_for
 from bot.db import get_session
+from bot.engine import ussd_hop
 from bot.gsm import to_gsm7
 from bot.i18n import t
 from bot.models.enums import Channel, Provider
 from bot.optout import opt_out_phone
-from bot.welcome import ussd_screen
+from bot.redis import get_redis
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 log = logging.getLogger(__name__)
@@ -88,9 +90,8 @@ def at_ussd() -> Response:
     hop = adapter.parse_ussd(request)
     session = get_session()
     try:
-        contact = contact_for(session, hop.phone, Channel.USSD)
-        screen = ussd_screen(session, hop.text, contact.language)
-        session.commit()
+        contact_id = contact_id_for(session, hop.phone, Channel.USSD)
+        screen = ussd_hop(session, get_redis(), hop.session_id, contact_id, hop.phone, hop.text)
     except INFRASTRUCTURE_ERRORS:
         session.rollback()
         log.exception("USSD: database or Redis unreachable")
@@ -103,7 +104,10 @@ def at_ussd() -> Response:
 def at_ussd_events() -> Response:
     adapter = _africastalking()
     adapter.verify(request)
-    adapter.parse_ussd_event(request)
+    event = adapter.parse_ussd_event(request)
+    if event.status == "Success":
+        # The citizen ended the session: nothing to offer to resume next time.
+        conversation.forget_ussd(get_redis(), event.phone)
     return _ok()
 
 

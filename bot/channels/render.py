@@ -1,0 +1,115 @@
+"""Channel rendering: numbering, paging, length limits and syntax of each channel.
+
+Flows give a `Reply` (title, text, options); this module alone decides what a
+citizen's phone shows. Options are numbered from 1 on every channel, and the
+same number means the same option on every page.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+
+from bot.flows.base import Option, Reply
+from bot.gsm import segment_info, to_gsm7
+from bot.i18n import t
+
+USSD_SCREEN_CHARS = 160
+"""What a basic phone shows on one USSD screen (AT allows a little more)."""
+
+SMS_MAX_SEGMENTS = 2
+"""Per reply, unless the citizen asks for more with SUITE."""
+
+WHATSAPP_MAX_CHARS = 4096
+
+NEXT_PAGE, BACK, HOME = "98", "0", "00"
+
+
+@dataclass(frozen=True)
+class UssdScreen:
+    text: str  # with its CON / END prefix
+    pages: int
+
+
+def _ussd_lines(reply: Reply, options: tuple[Option, ...], first_number: int) -> list[str]:
+    lines: list[str] = []
+    for block in (reply.title, reply.text):
+        for paragraph in (block or "").splitlines():
+            lines += textwrap.wrap(to_gsm7(paragraph), USSD_SCREEN_CHARS - 20) or [""]
+    lines = [line for line in lines if line]
+    lines += [to_gsm7(f"{n} {o.label}") for n, o in enumerate(options, start=first_number)]
+    return lines
+
+
+def ussd(
+    reply: Reply,
+    options: tuple[Option, ...],
+    page: int,
+    lang: str,
+    root: bool,
+    pinned: int = 0,
+) -> UssdScreen:
+    """Page `page` of the reply, each page at most USSD_SCREEN_CHARS characters.
+
+    The first `pinned` options (such as "Recevoir par SMS") are on every page,
+    so a citizen need not page to the end of a long answer to use them.
+    """
+    footer = [to_gsm7(f"{n} {o.label}") for n, o in enumerate(options[:pinned], start=1)]
+    # Back and home everywhere but the first page of the main menu.
+    at_start = root and page == 0
+    nav_line = to_gsm7(f"{BACK} {t('nav.back', lang)} {HOME} {t('nav.home', lang)}")
+    nav = [] if at_start or reply.end else [nav_line]
+    more = to_gsm7(f"{NEXT_PAGE} {t('nav.more', lang)}")
+    room = USSD_SCREEN_CHARS - len("\n".join([*footer, more, *nav])) - 1
+    pages: list[list[str]] = []
+    current: list[str] = []
+    for line in _ussd_lines(reply, options[pinned:], pinned + 1):
+        if current and len("\n".join([*current, line])) > room:
+            pages.append(current)
+            current = []
+        current.append(line[:room])
+    pages.append(current)
+    page = max(0, min(page, len(pages) - 1))
+    last = page == len(pages) - 1
+    body = pages[page] + footer + ([] if last else [more]) + nav
+    prefix = "END " if reply.end and last else "CON "
+    return UssdScreen(prefix + "\n".join(body), len(pages))
+
+
+def _fits_sms(text: str) -> bool:
+    return segment_info(text).segments <= SMS_MAX_SEGMENTS
+
+
+def sms(reply: Reply, lang: str) -> tuple[str, str | None]:
+    """The SMS text (GSM-7, at most 2 segments) and what is left for SUITE."""
+    parts = [reply.title or "", reply.text]
+    parts += [f"{n} {option.label}" for n, option in enumerate(reply.options, start=1)]
+    if reply.options:
+        parts.append(t("sms.reply_with_number", lang))
+    whole = to_gsm7("\n".join(part for part in parts if part))
+    return split_sms(whole, lang)
+
+
+def split_sms(whole: str, lang: str) -> tuple[str, str | None]:
+    if _fits_sms(whole):
+        return whole, None
+    suffix = "\n" + to_gsm7(t("sms.more", lang))
+    low, high = 1, len(whole)
+    while low < high:  # the longest head that fits with the SUITE hint
+        middle = (low + high + 1) // 2
+        if _fits_sms(whole[:middle] + suffix):
+            low = middle
+        else:
+            high = middle - 1
+    cut = whole.rfind(" ", 0, low)
+    cut = cut if cut > low // 2 else low
+    return whole[:cut].rstrip() + suffix, whole[cut:].lstrip()
+
+
+def whatsapp(reply: Reply, lang: str) -> str:
+    parts = [f"*{reply.title}*" if reply.title else "", reply.text]
+    if reply.options:
+        parts.append("\n".join(f"{n}. {o.label}" for n, o in enumerate(reply.options, start=1)))
+        parts.append(f"_{t('whatsapp.reply_with_number', lang)}_")
+    text = "\n\n".join(part for part in parts if part)
+    return text if len(text) <= WHATSAPP_MAX_CHARS else text[: WHATSAPP_MAX_CHARS - 1] + "…"

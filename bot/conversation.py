@@ -1,0 +1,73 @@
+"""Conversation state in Redis: where a citizen is, so any web process can answer.
+
+Nothing lives in process memory between turns. USSD state is keyed by AT's
+sessionId; SMS and WhatsApp by channel and number. The last USSD state of a
+number is also kept for RESUME_SECONDS, so a citizen cut off mid-menu who dials
+again is offered to continue.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from redis import Redis
+
+from bot.models.enums import Channel
+
+TTL_SECONDS = {Channel.USSD: 600, Channel.SMS: 3600, Channel.WHATSAPP: 3600}
+"""USSD sessions live ~180 s at AT, but the state stays for the resume offer;
+an SMS or WhatsApp menu is still answerable an hour later."""
+
+RESUME_SECONDS = 600
+
+
+@dataclass
+class State:
+    step: str = "main"
+    stack: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    page: int = 0
+    # USSD: AT's `text` as of the last hop, to find what was typed since.
+    ussd_text: str = ""
+    # SMS: the rest of a long answer, sent on SUITE.
+    rest: str | None = None
+    # USSD: this session opened with the offer to resume an earlier one.
+    resume_offer: bool = False
+    # A topic asked for before the commune was known, shown once it is.
+    pending_topic: str | None = None
+
+
+def _key(channel: Channel, conversation: str) -> str:
+    return f"conv:{channel.value}:{conversation}"
+
+
+def _resume_key(phone: str) -> str:
+    return f"conv:ussd-last:{phone}"
+
+
+def load(redis: Redis, channel: Channel, conversation: str) -> State | None:
+    raw = redis.get(_key(channel, conversation))
+    return State(**json.loads(raw)) if raw else None
+
+
+def save(redis: Redis, channel: Channel, conversation: str, state: State) -> None:
+    redis.set(_key(channel, conversation), json.dumps(asdict(state)), ex=TTL_SECONDS[channel])
+
+
+def forget(redis: Redis, channel: Channel, conversation: str) -> None:
+    redis.delete(_key(channel, conversation))
+
+
+def remember_ussd(redis: Redis, phone: str, state: State) -> None:
+    redis.set(_resume_key(phone), json.dumps(asdict(state)), ex=RESUME_SECONDS)
+
+
+def resumable_ussd(redis: Redis, phone: str) -> State | None:
+    raw = redis.get(_resume_key(phone))
+    return State(**json.loads(raw)) if raw else None
+
+
+def forget_ussd(redis: Redis, phone: str) -> None:
+    redis.delete(_resume_key(phone))

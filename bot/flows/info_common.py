@@ -1,0 +1,131 @@
+"""What the content screens share: the commune snapshot, sentences, the sample label.
+
+A screen is a function `(Page) -> options` wrapped by `@screen(title_key)`: the
+wrapper finds the commune's snapshot (bot/content/cache.py), answers politely
+when there is none, and turns the page's lines into a `Reply`. Every line names
+the records it was built from, so the reply says "Données d'exemple" exactly
+when one of them is sample data.
+"""
+
+from __future__ import annotations
+
+import functools
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_decimal
+
+from bot.content.cache import CommuneSnapshot, snapshot
+from bot.flows.base import Context, Option, Reply
+from bot.i18n import DEFAULT_LANGUAGE, resolve_language, t
+
+ELLIPSIS = "..."  # GSM-7 as it is
+
+
+class Page:
+    """The lines of one content reply, and whether any came from sample records."""
+
+    def __init__(self, ctx: Context, snap: CommuneSnapshot) -> None:
+        self.ctx = ctx
+        self.snap = snap
+        self.lang = resolve_language(ctx.lang)
+        self.lines: list[str] = []
+        self.sample = False
+
+    def t(self, key: str, **params: object) -> str:
+        return t(key, self.lang, **params)
+
+    def add(self, text: str, *records: Any) -> None:
+        """A line of the reply; `records` are what it says, for the sample label."""
+        self.lines.append(text)
+        self.sample = self.sample or any(record.is_sample for record in records)
+
+    @property
+    def of_commune(self) -> str:
+        """ "de Cotonou", "d'Abomey-Calavi" (fr); "for Cotonou" (en)."""
+        return of_name(self.snap.name, self.lang)
+
+    def requested_year(self) -> int | None:
+        """The year the citizen asked for (`ctx.data["year"]`), if any."""
+        value = self.ctx.data.get("year")
+        text = str(value).removeprefix("year:").strip() if value is not None else ""
+        return int(text) if text.isdigit() else None
+
+    def text(self) -> str:
+        lines = list(self.lines)
+        if self.sample:
+            lines.append(f"({t('sample.label', self.lang)})")
+        return "\n".join(lines)
+
+
+ScreenBuild = Callable[[Page], Sequence[Option] | None]
+
+
+def screen(title_key: str) -> Callable[[ScreenBuild], Callable[[Context], Reply]]:
+    """Make a `(Context) -> Reply` content screen of a page builder."""
+
+    def wrap(build: ScreenBuild) -> Callable[[Context], Reply]:
+        @functools.wraps(build)
+        def run(ctx: Context) -> Reply:
+            snap = snapshot(ctx.session, ctx.commune_slug) if ctx.commune_slug else None
+            if snap is None:
+                return Reply(text=t("info.choose_commune", ctx.lang))
+            page = Page(ctx, snap)
+            options = tuple(build(page) or ())
+            return Reply(
+                title=t(title_key, ctx.lang), text=page.text(), options=options, content=True
+            )
+
+        return run
+
+    return wrap
+
+
+def of_name(name: str, lang: str) -> str:
+    first = unicodedata.normalize("NFKD", name[:1]).lower()[:1]
+    key = "info.of_elided" if first in set("aeiouy") else "info.of"
+    return t(key, lang, name=name)
+
+
+def join(lang: str, items: Iterable[str]) -> str:
+    return t("info.separator", lang).join(items)
+
+
+def sentence(text: str) -> str:
+    """Content text as a clause: trimmed, without its final full stop."""
+    return text.strip().rstrip(".").rstrip()
+
+
+def capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def lowered(text: str) -> str:
+    """Lower the first letter unless the first word looks like an acronym ("FADeC")."""
+    word = text.split(" ", 1)[0]
+    if len(word) > 1 and word[1:].islower():
+        return text[:1].lower() + text[1:]
+    return text
+
+
+def shortened(text: str, limit: int) -> str:
+    """`text` cut at a word boundary to at most `limit` characters."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    room = limit - len(ELLIPSIS)
+    # One character more: a space right after the last word that fits keeps that word.
+    head = text[: room + 1]
+    cut = head.rsplit(" ", 1)[0] if " " in head else head[:room]
+    return cut[:room].rstrip(" ,;:.") + ELLIPSIS
+
+
+def number(value: int, lang: str) -> str:
+    """An integer with the language's grouping, in plain spaces: "656 358", "656,358"."""
+    try:
+        locale = Locale.parse(lang)
+    except (UnknownLocaleError, ValueError):
+        locale = Locale.parse(DEFAULT_LANGUAGE)
+    return " ".join(format_decimal(value, format="#,##0", locale=locale).split())
