@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup, FlaskGroup
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 from bot import migrate
 from bot.db import transaction
@@ -188,26 +188,25 @@ def simulate_ussd(phone: str, inputs: str | None) -> None:
         click.echo(f"\n{last}")
 
 
-@simulate_cli.command("sms")
-@click.option("--phone", required=True)
-@click.argument("text")
-def simulate_sms(phone: str, text: str) -> None:
-    """Send one SMS; print every reply the console provider received."""
-    from bot.simulate import sms
+def _message_command(channel: str) -> click.Command:
+    """`simulate sms` and `simulate whatsapp`: one message in, the replies printed."""
 
-    for reply in sms(current_app._get_current_object(), _phone(phone), text):  # type: ignore[attr-defined]
-        click.echo(f"{reply}\n---")
+    @click.command(channel, help=f"Send one {channel} message; print the replies received.")
+    @click.option("--phone", required=True)
+    @click.argument("text")
+    @with_appcontext
+    def send(phone: str, text: str) -> None:
+        from bot import simulate
+
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        for reply in getattr(simulate, channel)(app, _phone(phone), text):
+            click.echo(f"{reply}\n---")
+
+    return send
 
 
-@simulate_cli.command("whatsapp")
-@click.option("--phone", required=True)
-@click.argument("text")
-def simulate_whatsapp(phone: str, text: str) -> None:
-    """Send one WhatsApp message; print every reply the console provider received."""
-    from bot.simulate import whatsapp
-
-    for reply in whatsapp(current_app._get_current_object(), _phone(phone), text):  # type: ignore[attr-defined]
-        click.echo(f"{reply}\n---")
+for _channel in ("sms", "whatsapp"):
+    simulate_cli.add_command(_message_command(_channel))
 
 
 def init_app(app: Flask) -> None:
