@@ -60,8 +60,13 @@ def forget(redis: Redis, channel: Channel, conversation: str) -> None:
     redis.delete(_key(channel, conversation))
 
 
-def remember_ussd(redis: Redis, phone: str, state: State) -> None:
-    redis.set(_resume_key(phone), json.dumps(asdict(state)), ex=RESUME_SECONDS)
+def save_ussd(redis: Redis, session_id: str, phone: str, state: State) -> None:
+    """The session's state, and the same as the number's last state, in one round trip."""
+    encoded = json.dumps(asdict(state))
+    with redis.pipeline(transaction=False) as pipe:
+        pipe.set(_key(Channel.USSD, session_id), encoded, ex=TTL_SECONDS[Channel.USSD])
+        pipe.set(_resume_key(phone), encoded, ex=RESUME_SECONDS)
+        pipe.execute()
 
 
 def resumable_ussd(redis: Redis, phone: str) -> State | None:

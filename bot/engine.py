@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from redis import Redis
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot import conversation
 from bot.channels import render
+from bot.content.cache import communes
 from bot.conversation import State
 from bot.flows.base import Answer, Context, Go, Option, Reply
 from bot.flows.main import STEPS, TOPICS, set_commune, set_language
@@ -35,20 +36,20 @@ class Turn:
     extra_options: tuple[Option, ...] = field(default=())
 
 
+_CONTACT = (
+    select(Contact.language, Commune.slug)
+    .outerjoin(Commune, Commune.id == Contact.commune_id)
+    .where(Contact.id == bindparam("contact_id"))
+)
+
+
 def context(session: Session, contact_id: int, channel: Channel) -> Context:
-    contact = session.get(Contact, contact_id)
-    assert contact is not None
-    slug = session.scalar(select(Commune.slug).where(Commune.id == contact.commune_id))
-    return Context(session, contact_id, channel, contact.language or DEFAULT_LANGUAGE, slug)
+    language, slug = session.execute(_CONTACT, {"contact_id": contact_id}).one()
+    return Context(session, contact_id, channel, language or DEFAULT_LANGUAGE, slug)
 
 
 def places(session: Session) -> list[Place]:
-    return [
-        Place(slug, name, tuple(variants))
-        for slug, name, variants in session.execute(
-            select(Commune.slug, Commune.name, Commune.name_variants)
-        )
-    ]
+    return [Place(c.slug, c.name, c.variants) for c in communes(session)]
 
 
 def current_reply(turn: Turn) -> Reply:
@@ -288,6 +289,5 @@ def ussd_hop(
         conversation.forget(redis, Channel.USSD, session_id)
         conversation.forget_ussd(redis, phone)
     else:
-        conversation.save(redis, Channel.USSD, session_id, state)
-        conversation.remember_ussd(redis, phone, state)
+        conversation.save_ussd(redis, session_id, phone, state)
     return screen.text

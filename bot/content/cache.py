@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import redis as redis_lib
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session
 
 from bot.content.cache_snapshot import (
@@ -40,6 +40,7 @@ from bot.content.cache_snapshot import (
     SectorAmount,
     build_snapshot,
 )
+from bot.models import Commune
 from bot.models.types import utcnow
 from bot.redis import get_redis
 
@@ -50,6 +51,7 @@ __all__ = [
     "VERSION_KEY",
     "AgendaInfo",
     "BudgetTotals",
+    "CommuneRef",
     "CommuneSnapshot",
     "ContractInfo",
     "DecisionInfo",
@@ -61,6 +63,7 @@ __all__ = [
     "build_snapshot",
     "bump_content_version",
     "clear",
+    "communes",
     "content_version",
     "snapshot",
 ]
@@ -88,6 +91,15 @@ class _Version:
     checked_at: float  # _monotonic()
 
 
+@dataclass(frozen=True)
+class CommuneRef:
+    """What menus and the matcher need of every commune."""
+
+    slug: str
+    name: str
+    variants: tuple[str, ...]
+
+
 class _Store:
     """The snapshots of one database, and the last content version read for it."""
 
@@ -96,6 +108,7 @@ class _Store:
         self.check_lock = threading.Lock()
         self.entries: dict[str, tuple[int | None, CommuneSnapshot]] = {}
         self.build_locks: dict[str, threading.Lock] = {}
+        self.communes: tuple[int | None, tuple[CommuneRef, ...]] | None = None
 
 
 _lock = threading.Lock()
@@ -147,6 +160,23 @@ def _current_version(store: _Store, redis: redis_lib.Redis | None) -> int | None
         return value
     finally:
         store.check_lock.release()
+
+
+def communes(session: Session, redis: redis_lib.Redis | None = None) -> tuple[CommuneRef, ...]:
+    """Every commune, largest first (most callers live in Cotonou and Abomey-Calavi)."""
+    store = _store_of(session)
+    version = _current_version(store, redis)
+    cached = store.communes
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    rows = session.execute(
+        select(Commune.slug, Commune.name, Commune.name_variants).order_by(
+            Commune.population.desc(), Commune.name
+        )
+    )
+    refs = tuple(CommuneRef(slug, name, tuple(variants or ())) for slug, name, variants in rows)
+    store.communes = (version, refs)
+    return refs
 
 
 def snapshot(

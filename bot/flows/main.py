@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
+from bot.content.cache import communes
 from bot.flows import info
 from bot.flows.base import Answer, Context, Go, Option, Reply, Stay, Step, Transition
 from bot.i18n import SUPPORTED_LANGUAGES, t
@@ -24,11 +24,6 @@ TOPICS: dict[str, Callable[[Context], Reply]] = {
     "good_practices": info.good_practices,
     "about": info.about,
 }
-
-
-def communes(session: Session) -> list[Commune]:
-    # Largest first: most callers live in Cotonou and Abomey-Calavi.
-    return list(session.scalars(select(Commune).order_by(Commune.population.desc(), Commune.name)))
 
 
 def set_language(ctx: Context, lang: str) -> None:
