@@ -9,6 +9,7 @@ the console provider received are returned.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -81,11 +82,23 @@ def _last_outbound_id(app: Flask) -> int:
         )
 
 
-def _run_jobs(app: Flask) -> None:
+REPLY_WAIT_SECONDS = 10.0
+"""How long to wait for replies when `make run`'s own worker may be the one answering."""
+
+
+def _answer(app: Flask, phone: str, after: int) -> list[str]:
+    """Run the queued jobs, then return the replies; another worker may take the
+    jobs first, so wait until its replies are there (they commit together)."""
     from workers.worker import AppWorker
 
     queues = [get_queue(name, app) for name in QUEUE_NAMES]
-    AppWorker(queues, connection=get_redis(app), app=app).work(burst=True)
+    deadline = time.monotonic() + REPLY_WAIT_SECONDS
+    while True:
+        AppWorker(queues, connection=get_redis(app), app=app).work(burst=True)
+        replies = _replies_since(app, phone, after)
+        if replies or time.monotonic() > deadline:
+            return replies
+        time.sleep(0.1)
 
 
 def sms(app: Flask, phone: str, text: str) -> list[str]:
@@ -102,8 +115,7 @@ def sms(app: Flask, phone: str, text: str) -> list[str]:
         raise RuntimeError(
             f"/webhooks/at/sms answered {response.status_code}: {response.get_data(as_text=True)}"
         )
-    _run_jobs(app)
-    return _replies_since(app, phone, after)
+    return _answer(app, phone, after)
 
 
 def whatsapp(app: Flask, phone: str, text: str) -> list[str]:
@@ -132,5 +144,4 @@ def whatsapp(app: Flask, phone: str, text: str) -> list[str]:
         raise RuntimeError(
             f"{path} answered {response.status_code}: {response.get_data(as_text=True)}"
         )
-    _run_jobs(app)
-    return _replies_since(app, phone, after)
+    return _answer(app, phone, after)

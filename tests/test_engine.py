@@ -95,7 +95,7 @@ def test_ussd_paging_back_and_home(client, loaded) -> None:
     assert dial(client, "1*98*0*1*0*1*00") == main
 
 
-@pytest.mark.parametrize("garbage", ["9", "42", "abc", "*", "1" * 150])
+@pytest.mark.parametrize("garbage", ["9", "42", "abc", "*", "1" * 150, "\x00", "1\x1b2"])
 def test_ussd_garbage_is_answered_politely(client, loaded, garbage) -> None:
     screen = dial(client, garbage)
     assert screen.startswith("CON ")

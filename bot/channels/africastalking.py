@@ -27,7 +27,7 @@ from bot.channels.base import (
     SendResult,
     StatusUpdate,
 )
-from bot.channels.fields import optional, required
+from bot.channels.fields import optional, required, typed_text
 from bot.models.enums import Channel, MessageStatus, Provider
 from bot.phone import InvalidPhoneNumber, normalize
 
@@ -149,7 +149,7 @@ class AfricasTalkingAdapter:
             service_code=required(form, "serviceCode", max_length=64),
             phone=_phone(required(form, "phoneNumber"), "phoneNumber"),
             network_code=optional(form, "networkCode"),
-            text=required(form, "text", allow_empty=True, max_length=1000),
+            text=typed_text(form, "text", max_length=1000),
         )
 
     def parse_ussd_event(self, request: Request) -> UssdEvent:

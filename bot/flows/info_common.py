@@ -54,10 +54,13 @@ class Page:
         return int(text) if text.isdigit() else None
 
     def text(self) -> str:
-        lines = list(self.lines)
-        if self.sample:
-            lines.append(f"({t('sample.label', self.lang)})")
-        return "\n".join(lines)
+        return "\n".join(self.lines)
+
+    def title(self, key: str) -> str:
+        # In the title, not at the end: a long SMS is cut into parts, a USSD
+        # answer into pages, and the first one read must say it is sample data.
+        title = t(key, self.lang)
+        return f"{title} ({t('sample.label', self.lang)})" if self.sample else title
 
 
 ScreenBuild = Callable[[Page], Sequence[Option] | None]
@@ -75,7 +78,7 @@ def screen(title_key: str) -> Callable[[ScreenBuild], Callable[[Context], Reply]
             page = Page(ctx, snap)
             options = tuple(build(page) or ())
             return Reply(
-                title=t(title_key, ctx.lang), text=page.text(), options=options, content=True
+                title=page.title(title_key), text=page.text(), options=options, content=True
             )
 
         return run
