@@ -8,7 +8,7 @@ State lives in Redis (bot/conversation.py), never in this process.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from redis import Redis
 from sqlalchemy import bindparam, select
@@ -33,7 +33,6 @@ class Turn:
     ctx: Context
     state: State
     notice: str | None = None
-    extra_options: tuple[Option, ...] = field(default=())
 
 
 _CONTACT = (
@@ -64,10 +63,6 @@ def current_reply(turn: Turn) -> Reply:
             end=reply.end,
         )
     return reply
-
-
-def options_of(turn: Turn, reply: Reply) -> tuple[Option, ...]:
-    return reply.options + turn.extra_options
 
 
 def go(turn: Turn, step: str) -> None:

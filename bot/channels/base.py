@@ -76,7 +76,6 @@ class OutboundMessage:
     text: str
     template: Template | None = None
     media: Media | None = None
-    link_id: str | None = None
 
 
 @dataclass(frozen=True)
