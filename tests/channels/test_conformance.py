@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -14,18 +12,16 @@ from bot.content.loader import load_content
 from bot.gsm import is_gsm7
 from bot.models.enums import Channel, MessageStatus, Provider
 from bot.phone import normalize
+from tests import conformance
 
-CONFORMANCE = Path(__file__).resolve().parents[3] / "shared" / "conformance"
-FILE = CONFORMANCE / "provider_requests.json"
-SPEC = json.loads(FILE.read_text()) if FILE.exists() else {"cases": []}
 PROVIDERS = {"africastalking": Provider.AFRICASTALKING, "twilio": Provider.TWILIO}
 
 
 @pytest.fixture
 def conformance_app(app, session):
-    secrets = SPEC["secrets"]
+    secrets = conformance.SPEC["secrets"]
     app.config.update(
-        PUBLIC_BASE_URL=SPEC["conventions"]["base_url"],
+        PUBLIC_BASE_URL=conformance.SPEC["conventions"]["base_url"],
         TWILIO_AUTH_TOKEN=secrets["twilio_auth_token"],
         WHATSAPP_APP_SECRET=secrets["meta_app_secret"],
         WHATSAPP_VERIFY_TOKEN=secrets["meta_verify_token"],
@@ -64,8 +60,7 @@ def _seed_outbound(session, case: dict) -> models.OutboundMessage:
     return row
 
 
-@pytest.mark.skipif(not FILE.exists(), reason=f"{FILE} not found")
-@pytest.mark.parametrize("case", SPEC["cases"], ids=[c["id"] for c in SPEC["cases"]])
+@pytest.mark.parametrize("case", conformance.cases(lambda _case: True))
 def test_conformance_case(conformance_app, client, session, run_jobs, case) -> None:
     expect = case["expect"]
     effect = expect.get("effect", {})

@@ -11,7 +11,6 @@ import traceback
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,6 +33,7 @@ from bot.channels.base import (
 )
 from bot.channels.twilio import TwilioAdapter
 from bot.models.enums import Channel, MessageStatus, Provider
+from tests import conformance
 from tests.channels.twilio_cases import (
     ACCOUNT,
     CITIZEN,
@@ -58,9 +58,6 @@ from tests.channels.twilio_cases import (
 )
 from tests.fakes.provider import Answer, FakeProvider
 
-CONFORMANCE = (
-    Path(__file__).resolve().parents[3] / "shared" / "conformance" / "provider_requests.json"
-)
 WHATSAPP_FROM = "+14155238886"
 OUT_SID = "SM0a1b2c3d4e5f60718293a4b5c6d7e8f9"
 CREATED = Answer(201, {"sid": OUT_SID, "status": "queued", "account_sid": ACCOUNT})
@@ -107,21 +104,13 @@ def posted(
 # --- conformance cases ------------------------------------------------------------------
 
 
-def _conformance_cases() -> list[Any]:
-    if not CONFORMANCE.exists():
-        reason = f"{CONFORMANCE} not found"
-        return [pytest.param(None, None, marks=pytest.mark.skip(reason=reason), id="absent")]
-    shared = json.loads(CONFORMANCE.read_text(encoding="utf-8"))
-    return [
-        pytest.param(shared, case, id=case["id"])
-        for case in shared["cases"]
-        if case["id"].startswith("tw_")
-    ]
+TWILIO_CASES = conformance.cases(lambda case: case["id"].startswith("tw_"))
 
 
 @pytest.mark.parametrize("via_public_base_url", [False, True], ids=["direct", "public-base-url"])
-@pytest.mark.parametrize(("shared", "case"), _conformance_cases())
-def test_conformance_case(shared: dict, case: dict, via_public_base_url: bool) -> None:
+@pytest.mark.parametrize("case", TWILIO_CASES)
+def test_conformance_case(case: dict, via_public_base_url: bool) -> None:
+    shared = conformance.SPEC
     token = shared["secrets"]["twilio_auth_token"]
     sent = case["request"]
     public = shared["conventions"]["base_url"]
@@ -156,8 +145,9 @@ def test_conformance_case(shared: dict, case: dict, via_public_base_url: bool) -
     assert list(message.media) == effect["attachments"]
 
 
-@pytest.mark.parametrize(("shared", "case"), _conformance_cases())
-def test_conformance_body_altered_after_signing_is_refused(shared: dict, case: dict) -> None:
+@pytest.mark.parametrize("case", TWILIO_CASES)
+def test_conformance_body_altered_after_signing_is_refused(case: dict) -> None:
+    shared = conformance.SPEC
     sent = case["request"]
     adapter = TwilioAdapter(config(TWILIO_AUTH_TOKEN=shared["secrets"]["twilio_auth_token"]))
     replayed = sent["body"].replace("MessageSid=SM5", "MessageSid=SM6")
