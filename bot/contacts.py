@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot.models import Contact
+from bot.models import Commune, Contact
 from bot.models.enums import Channel
 
 _CONTACTS = Contact.__table__
@@ -43,3 +45,31 @@ def contact_for(session: Session, phone: str, channel: Channel) -> Contact:
     contact = session.get(Contact, contact_id_for(session, phone, channel))
     assert contact is not None
     return contact
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What a conversation needs of a contact, read in one query."""
+
+    id: int
+    language: str | None
+    commune_slug: str | None
+
+
+_PROFILE = select(Contact.id, Contact.language, Commune.slug).outerjoin(
+    Commune, Commune.id == Contact.commune_id
+)
+_BY_ID = _PROFILE.where(Contact.id == bindparam("key"))
+_BY_PHONE = _PROFILE.where(Contact.phone_e164 == bindparam("key"))
+
+
+def profile(session: Session, contact_id: int) -> Profile:
+    return Profile(*session.execute(_BY_ID, {"key": contact_id}).one())
+
+
+def profile_for(session: Session, phone: str, channel: Channel) -> Profile:
+    """The profile of `phone`, its contact created on first contact."""
+    row = session.execute(_BY_PHONE, {"key": phone}).first()
+    if row is not None:
+        return Profile(*row)
+    return Profile(contact_id_for(session, phone, channel), None, None)

@@ -11,19 +11,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from redis import Redis
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from bot import conversation
 from bot.channels import render
+from bot.channels.registry import outbound_provider
+from bot.contacts import Profile, profile, profile_for
 from bot.content.cache import communes
 from bot.conversation import State
 from bot.flows.base import Answer, Context, Go, Option, Reply
 from bot.flows.main import STEPS, TOPICS, set_commune, set_language
 from bot.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES, t
 from bot.matching import Place, global_command, match_option, parse_intent
-from bot.models import Commune, Contact
+from bot.models import Contact
 from bot.models.enums import Channel
+from bot.outbox import new_message
+from bot.redis import get_queue
 
 
 @dataclass
@@ -35,16 +38,8 @@ class Turn:
     notice: str | None = None
 
 
-_CONTACT = (
-    select(Contact.language, Commune.slug)
-    .outerjoin(Commune, Commune.id == Contact.commune_id)
-    .where(Contact.id == bindparam("contact_id"))
-)
-
-
-def context(session: Session, contact_id: int, channel: Channel) -> Context:
-    language, slug = session.execute(_CONTACT, {"contact_id": contact_id}).one()
-    return Context(session, contact_id, channel, language or DEFAULT_LANGUAGE, slug)
+def context(session: Session, who: Profile, channel: Channel) -> Context:
+    return Context(session, who.id, channel, who.language or DEFAULT_LANGUAGE, who.commune_slug)
 
 
 def places(session: Session) -> list[Place]:
@@ -97,7 +92,6 @@ def answer_step(turn: Turn, text: str, options: tuple[Option, ...]) -> bool:
     turn.state.data = turn.ctx.data
     if isinstance(transition, Go):
         go(turn, transition.step)
-        turn.state.data.update(transition.data)
     else:
         turn.notice = transition.notice
     return True
@@ -150,7 +144,7 @@ def message_turn(
     """An SMS or WhatsApp message in, the texts to send back out."""
     key = str(contact_id)
     state = conversation.load(redis, channel, key) or State()
-    turn = Turn(context(session, contact_id, channel), state)
+    turn = Turn(context(session, profile(session, contact_id), channel), state)
     text = text.strip()
     command = global_command(text) or ("menu" if text == render.BACK else None)
     if command == "next" and state.rest:
@@ -203,10 +197,6 @@ def ussd_options(turn: Turn, reply: Reply) -> tuple[Option, ...]:
 
 
 def queue_sms_copy(turn: Turn, reply: Reply) -> Reply:
-    from bot.channels.registry import outbound_provider
-    from bot.outbox import new_message
-    from bot.redis import get_queue
-
     session = turn.ctx.session
     contact = session.get(Contact, turn.ctx.contact_id)
     full = "\n".join(part for part in (reply.title, reply.text) if part)
@@ -246,9 +236,7 @@ def ussd_input(turn: Turn, item: str) -> Reply | None:
     return None
 
 
-def ussd_hop(
-    session: Session, redis: Redis, session_id: str, contact_id: int, phone: str, text: str
-) -> str:
+def ussd_hop(session: Session, redis: Redis, session_id: str, phone: str, text: str) -> str:
     """One USSD hop: AT's `text` in, the `CON ...` / `END ...` screen out."""
     state = conversation.load(redis, Channel.USSD, session_id)
     if state is None:
@@ -257,7 +245,7 @@ def ussd_hop(
         if previous and previous.step != "main":
             state.resume_offer = True
             state.data = {"resume": {"step": previous.step, "stack": previous.stack}}
-    turn = Turn(context(session, contact_id, Channel.USSD), state)
+    turn = Turn(context(session, profile_for(session, phone, Channel.USSD), Channel.USSD), state)
     ended = None
     for item in new_ussd_inputs(state.ussd_text, text):
         ended = ussd_input(turn, item)

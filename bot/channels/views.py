@@ -9,6 +9,7 @@ exception: it gets 200 for anything it sent, or it retries for days.
 from __future__ import annotations
 
 import logging
+from typing import TypeVar
 
 import redis
 from flask import Blueprint, Response, jsonify, request
@@ -21,7 +22,6 @@ from bot.channels.base import BadRequest, Forbidden
 from bot.channels.registry import sender
 from bot.channels.twilio import TwilioAdapter
 from bot.channels.whatsapp_cloud import WhatsAppCloudAdapter
-from bot.contacts import contact_id_for
 from bot.db import get_session
 from bot.engine import ussd_hop
 from bot.gsm import to_gsm7
@@ -61,22 +61,25 @@ for _error in INFRASTRUCTURE_ERRORS:
     bp.register_error_handler(_error, _unavailable)
 
 
-def _africastalking() -> AfricasTalkingAdapter:
-    adapter = sender(Provider.AFRICASTALKING)
-    assert isinstance(adapter, AfricasTalkingAdapter)
+A = TypeVar("A")
+
+
+def _adapter(provider: Provider, kind: type[A]) -> A:
+    adapter = sender(provider)
+    assert isinstance(adapter, kind)
     return adapter
+
+
+def _africastalking() -> AfricasTalkingAdapter:
+    return _adapter(Provider.AFRICASTALKING, AfricasTalkingAdapter)
 
 
 def _twilio() -> TwilioAdapter:
-    adapter = sender(Provider.TWILIO)
-    assert isinstance(adapter, TwilioAdapter)
-    return adapter
+    return _adapter(Provider.TWILIO, TwilioAdapter)
 
 
 def _meta() -> WhatsAppCloudAdapter:
-    adapter = sender(Provider.META)
-    assert isinstance(adapter, WhatsAppCloudAdapter)
-    return adapter
+    return _adapter(Provider.META, WhatsAppCloudAdapter)
 
 
 def _ok() -> Response:
@@ -90,8 +93,7 @@ def at_ussd() -> Response:
     hop = adapter.parse_ussd(request)
     session = get_session()
     try:
-        contact_id = contact_id_for(session, hop.phone, Channel.USSD)
-        screen = ussd_hop(session, get_redis(), hop.session_id, contact_id, hop.phone, hop.text)
+        screen = ussd_hop(session, get_redis(), hop.session_id, hop.phone, hop.text)
     except INFRASTRUCTURE_ERRORS:
         session.rollback()
         log.exception("USSD: database or Redis unreachable")

@@ -8,7 +8,6 @@ citizen picked, or free text) by returning a `Transition`. The renderer
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -57,7 +56,6 @@ class Go:
     """Move to a step (`flow:step`, or a step of the current flow)."""
 
     step: str
-    data: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
