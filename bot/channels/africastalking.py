@@ -194,6 +194,7 @@ class AfricasTalkingAdapter:
                 external_id=external_id,
                 status=DELIVERY_STATUSES[raw_status],
                 error_code=reason,
+                opted_out=reason == OPT_OUT_REASON,
                 opted_out_phone=opted_out,
             )
         ]

@@ -56,8 +56,11 @@ class StatusUpdate:
     external_id: str
     status: MessageStatus
     error_code: str | None = None
-    # Set when the provider tells us this recipient refuses our messages.
+    # The number of a recipient who refuses our messages, when the report carries it.
     opted_out_phone: str | None = None
+    # The provider tells us this recipient refuses our messages (each adapter
+    # knows its own codes, and a report may not carry the number).
+    opted_out: bool = False
 
 
 @dataclass(frozen=True)

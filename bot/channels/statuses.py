@@ -15,10 +15,6 @@ from bot.optout import opt_out, opt_out_phone
 
 log = logging.getLogger(__name__)
 
-# Error codes by which a provider says the recipient refuses our messages:
-# AT's blacklist, Twilio's 21610 (replied STOP), Meta's 131050.
-OPT_OUT_ERROR_CODES = frozenset({"UserInBlackList", "21610", "131050"})
-
 
 def apply(updates: Sequence[StatusUpdate]) -> int:
     """Record the updates; return how many changed a message. Unknown ids are ignored."""
@@ -31,16 +27,17 @@ def apply(updates: Sequence[StatusUpdate]) -> int:
                 models.OutboundMessage.external_id == update.external_id,
             )
         )
-        if update.opted_out_phone:
-            opt_out_phone(session, update.opted_out_phone, None, reason="provider opt-out")
+        reason = f"provider {update.error_code}"
+        if update.opted_out and row is not None:
+            opt_out(session, row.contact, row.channel, reason=reason)
+        elif update.opted_out and update.opted_out_phone:
+            opt_out_phone(session, update.opted_out_phone, None, reason=reason)
         if row is None:
             log.info(
                 "status for an unknown message ignored",
                 extra={"fields": {"provider": update.provider, "external_id": update.external_id}},
             )
             continue
-        if update.error_code in OPT_OUT_ERROR_CODES:
-            opt_out(session, row.contact, row.channel, reason=f"provider {update.error_code}")
         if status_can_move(row.status, update.status):
             row.status = update.status
             row.error_code = update.error_code or row.error_code

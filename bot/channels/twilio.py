@@ -163,6 +163,7 @@ class TwilioAdapter:
                 external_id=external_id,
                 status=status,
                 error_code=error_code,
+                opted_out=opted_out is not None,
                 opted_out_phone=opted_out,
             )
         ]

@@ -279,6 +279,7 @@ def _status(item: Any, at: str) -> StatusUpdate:
         external_id=_text(item, "id", at),
         status=_STATUSES[name],
         error_code=codes[0] if codes else None,
+        opted_out=opted_out,
         opted_out_phone=_phone(_text(item, "recipient_id", at)) if opted_out else None,
     )
 

@@ -395,3 +395,14 @@ def test_ussd_events(client) -> None:
     response = client.post("/webhooks/at/ussd/events", data=_without(event, "status"))
     assert response.status_code == 400
     assert response.get_json()["field"] == "status"
+
+
+def test_blacklisted_recipient_without_number_is_opted_out_through_the_message(
+    client, session
+) -> None:
+    row = _outbound(session)
+    form = {"id": "ATXid_1", "status": "Rejected", "failureReason": "UserInBlackList"}
+    assert client.post("/webhooks/at/delivery", data=form).status_code == 200
+    contact = session.get(models.Contact, row.contact_id)
+    session.refresh(contact)
+    assert contact.opted_out_at is not None

@@ -321,7 +321,7 @@ def test_unknown_status_lists_the_known_ones() -> None:
 def test_21610_names_the_opted_out_phone(to: str, opted_out: str) -> None:
     data = {"MessageSid": SID, "MessageStatus": "undelivered", "ErrorCode": "21610", "To": to}
     assert _status(data) == [
-        StatusUpdate(Provider.TWILIO, SID, MessageStatus.FAILED, "21610", opted_out)
+        StatusUpdate(Provider.TWILIO, SID, MessageStatus.FAILED, "21610", opted_out, opted_out=True)
     ]
 
 

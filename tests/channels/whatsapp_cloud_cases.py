@@ -386,12 +386,19 @@ STATUS_CASES = [
     StatusCase(
         "failed_131050_opted_out",
         [status("failed", [{"code": 131050, "title": "User stopped marketing messages"}])],
-        [update(MessageStatus.FAILED, error_code="131050", opted_out_phone=SENDER)],
+        [update(MessageStatus.FAILED, error_code="131050", opted_out_phone=SENDER, opted_out=True)],
     ),
     StatusCase(
         "failed_131050_legacy_recipient",
         [status("failed", [{"code": 131050}], recipient_id="22997123456")],
-        [update(MessageStatus.FAILED, error_code="131050", opted_out_phone="+2290197123456")],
+        [
+            update(
+                MessageStatus.FAILED,
+                error_code="131050",
+                opted_out_phone="+2290197123456",
+                opted_out=True,
+            )
+        ],
     ),
     StatusCase(
         "several_in_order",
