@@ -20,8 +20,8 @@ from bot.contacts import Profile, profile, profile_for
 from bot.content.cache import communes
 from bot.conversation import State
 from bot.flows.base import Answer, Context, Go, Option, Reply
-from bot.flows.main import STEPS, TOPICS, set_commune, set_language
-from bot.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES, t
+from bot.flows.main import STEPS, TOPICS, set_commune, switch_language
+from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.matching import Place, global_command, match_option, parse_intent
 from bot.models import Contact
 from bot.models.enums import Channel
@@ -100,19 +100,17 @@ def answer_step(turn: Turn, text: str, options: tuple[Option, ...]) -> bool:
 def follow_intent(turn: Turn, text: str) -> bool:
     """Route a keyword SMS or a free-text question; False when nothing matched."""
     intent = parse_intent(text, places(turn.ctx.session))
+    if intent.topic is None and intent.commune is None:
+        return False
     if intent.commune:
         set_commune(turn.ctx, intent.commune)
+    home(turn)
     if intent.topic is None:
-        if intent.commune:
-            home(turn)
-            return True
-        return False
+        return True
     if turn.ctx.commune_slug is None:
-        home(turn)
         turn.state.pending_topic = intent.topic
         go(turn, "communes")
         return True
-    home(turn)
     go(turn, intent.topic)
     if intent.year:
         turn.state.data["year"] = intent.year
@@ -124,8 +122,7 @@ def apply_global(turn: Turn, command: str) -> Reply | None:
     if command == "help":
         return Reply(text=t("menu.help", turn.ctx.lang))
     if command == "language":
-        others = [lang for lang in SUPPORTED_LANGUAGES if lang != turn.ctx.lang]
-        set_language(turn.ctx, others[0])
+        switch_language(turn.ctx)
     home(turn)
     return None
 

@@ -31,6 +31,11 @@ def set_language(ctx: Context, lang: str) -> None:
     ctx.session.execute(update(Contact).where(Contact.id == ctx.contact_id).values(language=lang))
 
 
+def switch_language(ctx: Context) -> None:
+    """French to English and back (the menu offers the other language)."""
+    set_language(ctx, next(lang for lang in SUPPORTED_LANGUAGES if lang != ctx.lang))
+
+
 def set_commune(ctx: Context, slug: str) -> None:
     commune_id = ctx.session.scalar(select(Commune.id).where(Commune.slug == slug))
     ctx.commune_slug = slug
@@ -55,8 +60,7 @@ class MainMenu:
         if answer.option in TOPICS or answer.option == "communes":
             return Go(answer.option)
         if answer.option == "language":
-            others = [lang for lang in SUPPORTED_LANGUAGES if lang != ctx.lang]
-            set_language(ctx, others[0])
+            switch_language(ctx)
             return Stay()
         return Stay(t("menu.invalid", ctx.lang))
 
