@@ -20,6 +20,8 @@ class ConfigError(RuntimeError):
 # Provider rate limits in messages per second; providers throttle above these.
 DEFAULT_SEND_RATE_SMS = 50
 DEFAULT_SEND_RATE_WHATSAPP = 80
+DEFAULT_FEEDBACK_DAILY_LIMIT = 3
+"""New feedback tickets one number may file in 24 hours."""
 
 _PASSTHROUGH = (
     "PUBLIC_BASE_URL",
@@ -98,6 +100,9 @@ def load_settings(env: Mapping[str, str], instance_path: str | Path) -> dict[str
         "QUIET_HOURS": quiet_hours,
         "SEND_RATE_SMS": _positive_int(env, "SEND_RATE_SMS", DEFAULT_SEND_RATE_SMS),
         "SEND_RATE_WHATSAPP": _positive_int(env, "SEND_RATE_WHATSAPP", DEFAULT_SEND_RATE_WHATSAPP),
+        "FEEDBACK_DAILY_LIMIT": _positive_int(
+            env, "FEEDBACK_DAILY_LIMIT", DEFAULT_FEEDBACK_DAILY_LIMIT
+        ),
         # Webhook bodies are small forms; anything bigger is refused with 413.
         "MAX_CONTENT_LENGTH": _positive_int(env, "MAX_CONTENT_LENGTH", 1024 * 1024),
         "SESSION_COOKIE_HTTPONLY": True,

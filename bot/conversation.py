@@ -9,7 +9,7 @@ again is offered to continue.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from redis import Redis
@@ -28,6 +28,8 @@ class State:
     step: str = "main"
     stack: list[str] = field(default_factory=list)
     data: dict[str, Any] = field(default_factory=dict)
+    # What the current flow has gathered so far (bot/flows/base.py, Context.draft).
+    draft: dict[str, Any] = field(default_factory=dict)
     page: int = 0
     # USSD: AT's `text` as of the last hop, to find what was typed since.
     ussd_text: str = ""
@@ -35,8 +37,16 @@ class State:
     rest: str | None = None
     # USSD: this session opened with the offer to resume an earlier one.
     resume_offer: bool = False
-    # A topic asked for before the commune was known, shown once it is.
-    pending_topic: str | None = None
+    # A step asked for before the commune was known, shown once it is.
+    pending_step: str | None = None
+
+
+_FIELDS = frozenset(f.name for f in fields(State))
+
+
+def _decode(raw: bytes | str) -> State:
+    """A stored state; fields an older release stored and this one dropped are ignored."""
+    return State(**{k: v for k, v in json.loads(raw).items() if k in _FIELDS})
 
 
 def _key(channel: Channel, conversation: str) -> str:
@@ -49,11 +59,15 @@ def _resume_key(phone: str) -> str:
 
 def load(redis: Redis, channel: Channel, conversation: str) -> State | None:
     raw = redis.get(_key(channel, conversation))
-    return State(**json.loads(raw)) if raw else None
+    return _decode(raw) if raw else None
 
 
-def save(redis: Redis, channel: Channel, conversation: str, state: State) -> None:
-    redis.set(_key(channel, conversation), json.dumps(asdict(state)), ex=TTL_SECONDS[channel])
+def save(
+    redis: Redis, channel: Channel, conversation: str, state: State, ttl: int | None = None
+) -> None:
+    """Store the state for `ttl` seconds (the channel's TTL_SECONDS by default)."""
+    ex = ttl or TTL_SECONDS[channel]
+    redis.set(_key(channel, conversation), json.dumps(asdict(state)), ex=ex)
 
 
 def forget(redis: Redis, channel: Channel, conversation: str) -> None:
@@ -71,7 +85,7 @@ def save_ussd(redis: Redis, session_id: str, phone: str, state: State) -> None:
 
 def resumable_ussd(redis: Redis, phone: str) -> State | None:
     raw = redis.get(_resume_key(phone))
-    return State(**json.loads(raw)) if raw else None
+    return _decode(raw) if raw else None
 
 
 def forget_ussd(redis: Redis, phone: str) -> None:

@@ -1,8 +1,11 @@
 """The conversation engine: one citizen turn in, the channel's answer out.
 
 Order on every turn: global commands (AIDE, MENU, LANGUE, SUITE; STOP is
-obeyed by the webhook before any of this) → the current step's options →
-a keyword or free-text question (topic, commune, year) → the main menu.
+obeyed before any of this, by the webhook for SMS and WhatsApp and here for
+USSD) → a participation keyword (AVIS, SUIVI, QUESTION, ABONNE, SONDAGE,
+MES DONNEES, SUPPRIMER) → the current step's options, or any text on a step
+that takes free text → a keyword or free-text question (topic, commune,
+year) → a short help.
 State lives in Redis (bot/conversation.py), never in this process.
 """
 
@@ -20,12 +23,15 @@ from bot.contacts import Profile, profile, profile_for
 from bot.content.cache import communes
 from bot.conversation import State
 from bot.flows.base import Answer, Context, Go, Option, Reply
-from bot.flows.main import STEPS, TOPICS, set_commune, switch_language
+from bot.flows.main import STEPS, set_commune, switch_language
+from bot.flows.participate import SHORTCUTS
 from bot.i18n import DEFAULT_LANGUAGE, t
-from bot.matching import Place, global_command, match_option, parse_intent
+from bot.matching import Place, global_command, match_option, match_shortcut, parse_intent
 from bot.models import Contact
 from bot.models.enums import Channel
+from bot.optout import is_stop, opt_out
 from bot.outbox import new_message
+from bot.participation.privacy import erase_contact
 from bot.redis import get_queue
 
 
@@ -47,7 +53,7 @@ def places(session: Session) -> list[Place]:
 
 
 def current_reply(turn: Turn) -> Reply:
-    turn.ctx.data = turn.state.data
+    turn.ctx.data, turn.ctx.draft = turn.state.data, turn.state.draft
     reply = STEPS[turn.state.step].prompt(turn.ctx)
     if turn.notice:
         reply = Reply(
@@ -62,6 +68,8 @@ def current_reply(turn: Turn) -> Reply:
 
 def go(turn: Turn, step: str) -> None:
     state = turn.state
+    if STEPS[step].needs_commune and turn.ctx.commune_slug is None:
+        state.pending_step, step = step, "communes"
     if step != state.step:
         state.stack.append(state.step)
         state.data = {}
@@ -75,21 +83,28 @@ def back(turn: Turn) -> None:
 
 
 def home(turn: Turn) -> None:
-    turn.state.step, turn.state.stack, turn.state.page, turn.state.data = "main", [], 0, {}
+    state = turn.state
+    state.step, state.stack, state.page, state.data, state.draft = "main", [], 0, {}, {}
+    state.pending_step = None
+    turn.ctx.data, turn.ctx.draft = state.data, state.draft
 
 
-def answer_step(turn: Turn, text: str, options: tuple[Option, ...]) -> bool:
-    """Apply `text` as an answer to the current step; False when it is not one."""
-    option = None
-    if text.isdigit() and 1 <= int(text) <= len(options):
-        option = options[int(text) - 1].key
-    elif not text.isdigit():
-        index = match_option(text, [o.label for o in options])
-        option = options[index].key if index is not None else None
-    if option is None:
+def picked_option(text: str, options: tuple[Option, ...]) -> str | None:
+    if text.isdigit():
+        return options[int(text) - 1].key if 1 <= int(text) <= len(options) else None
+    index = match_option(text, [o.label for o in options])
+    return options[index].key if index is not None else None
+
+
+def answer_step(turn: Turn, answer: Answer, options: tuple[Option, ...]) -> bool:
+    """Apply an answer to the current step; False when it is not one."""
+    step = STEPS[turn.state.step]
+    option = picked_option(answer.text, options)
+    if option is None and not step.free_text:
         return False
-    transition = STEPS[turn.state.step].handle(turn.ctx, Answer(text=text, option=option))
-    turn.state.data = turn.ctx.data
+    answer = Answer(answer.text, option, answer.media, answer.location)
+    transition = step.handle(turn.ctx, answer)
+    turn.state.data, turn.state.draft = turn.ctx.data, turn.ctx.draft
     if isinstance(transition, Go):
         go(turn, transition.step)
     else:
@@ -107,13 +122,21 @@ def follow_intent(turn: Turn, text: str) -> bool:
     home(turn)
     if intent.topic is None:
         return True
-    if turn.ctx.commune_slug is None:
-        turn.state.pending_topic = intent.topic
-        go(turn, "communes")
-        return True
     go(turn, intent.topic)
     if intent.year:
         turn.state.data["year"] = intent.year
+    return True
+
+
+def follow_shortcut(turn: Turn, answer: Answer) -> bool:
+    """Start the flow a participation keyword names ("AVIS la route..."), with its words."""
+    found = match_shortcut(answer.text)
+    if found is None:
+        return False
+    name, rest = found
+    home(turn)
+    go(turn, SHORTCUTS[name](turn.ctx, Answer(rest, None, answer.media, answer.location)))
+    turn.state.draft = turn.ctx.draft
     return True
 
 
@@ -128,40 +151,64 @@ def apply_global(turn: Turn, command: str) -> Reply | None:
 
 
 def after_commune_choice(turn: Turn) -> None:
-    """A topic asked before the commune was known is shown once it is."""
-    pending = turn.state.pending_topic
-    if pending in TOPICS and turn.state.step == "main" and turn.ctx.commune_slug:
-        turn.state.pending_topic = None
+    """A step asked for before the commune was known is shown once it is."""
+    pending = turn.state.pending_step
+    if pending in STEPS and turn.state.step == "main" and turn.ctx.commune_slug:
+        draft = turn.state.draft
+        turn.state.pending_step = None
         go(turn, pending)
+        turn.state.draft = turn.ctx.draft = draft
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a message turn sends back, and whether the contact asked to be erased."""
+
+    texts: list[str]
+    erase: bool = False
 
 
 def message_turn(
-    session: Session, redis: Redis, contact_id: int, channel: Channel, text: str
-) -> list[str]:
+    session: Session,
+    redis: Redis,
+    contact_id: int,
+    channel: Channel,
+    text: str,
+    media: tuple[dict, ...] = (),
+    location: dict | None = None,
+) -> Outcome:
     """An SMS or WhatsApp message in, the texts to send back out."""
     key = str(contact_id)
     state = conversation.load(redis, channel, key) or State()
     turn = Turn(context(session, profile(session, contact_id), channel), state)
-    text = text.strip()
+    turn.ctx.data, turn.ctx.draft = state.data, state.draft
+    answer = Answer(text.strip(), None, tuple(media), location)
+    text = answer.text
     command = global_command(text) or ("menu" if text == render.BACK else None)
     if command == "next" and state.rest:
         message, state.rest = render.split_sms(state.rest, turn.ctx.lang)
         conversation.save(redis, channel, key, state)
-        return [message]
+        return Outcome([message])
     answered = None
     if command and command != "next":
         answered = apply_global(turn, command)
-    elif text:
+    elif not STEPS[state.step].free_text and follow_shortcut(turn, answer):
+        # On a step that takes free text, "Suivi des travaux..." is the answer, not SUIVI.
+        pass
+    elif text or answer.media or answer.location:
         reply = current_reply(turn)
-        if not answer_step(turn, text, reply.options) and not follow_intent(turn, text):
+        if not answer_step(turn, answer, reply.options) and not follow_intent(turn, text):
             answered = Reply(text=t("menu.help", turn.ctx.lang))
     after_commune_choice(turn)
     replies = [answered] if answered else []
     if answered is None or not text:
         replies.append(current_reply(turn))
     out = [text_ for reply in replies for text_ in render_message(turn, reply)]
+    if replies[-1].end:
+        # The flow is over: the next message starts from the menu, not from this screen.
+        home(turn)
     conversation.save(redis, channel, key, state)
-    return out
+    return Outcome(out, turn.ctx.erase_requested)
 
 
 def render_message(turn: Turn, reply: Reply) -> list[str]:
@@ -203,9 +250,18 @@ def queue_sms_copy(turn: Turn, reply: Reply) -> Reply:
     return Reply(text=t("menu.sms_queued", turn.ctx.lang), end=True)
 
 
+def ussd_stop(turn: Turn) -> Reply:
+    session = turn.ctx.session
+    contact = session.get(Contact, turn.ctx.contact_id)
+    opt_out(session, contact, Channel.USSD, reason="ussd STOP")
+    return Reply(text=t("optout.confirmed", turn.ctx.lang), end=True)
+
+
 def ussd_input(turn: Turn, item: str) -> Reply | None:
     """Apply one USSD input; a Reply when the input ends the session by itself."""
     state = turn.state
+    if is_stop(item):
+        return ussd_stop(turn)
     if state.resume_offer:
         previous = state.data.pop("resume", None)
         state.resume_offer = False
@@ -227,7 +283,7 @@ def ussd_input(turn: Turn, item: str) -> Reply | None:
         options = ussd_options(turn, reply)
         if reply.content and item == "1":
             return queue_sms_copy(turn, reply)
-        if not answer_step(turn, item, options):
+        if not answer_step(turn, Answer(item), options):
             turn.notice = t("menu.invalid", turn.ctx.lang)
         after_commune_choice(turn)
     return None
@@ -243,6 +299,7 @@ def ussd_hop(session: Session, redis: Redis, session_id: str, phone: str, text: 
             state.resume_offer = True
             state.data = {"resume": {"step": previous.step, "stack": previous.stack}}
     turn = Turn(context(session, profile_for(session, phone, Channel.USSD), Channel.USSD), state)
+    turn.ctx.data, turn.ctx.draft = state.data, state.draft
     ended = None
     for item in new_ussd_inputs(state.ussd_text, text):
         ended = ussd_input(turn, item)
@@ -265,6 +322,8 @@ def ussd_hop(session: Session, redis: Redis, session_id: str, phone: str, text: 
         screen = render.ussd(reply, options, state.page, turn.ctx.lang, root, pinned)
         state.page = min(state.page, screen.pages - 1)
     session.commit()
+    if turn.ctx.erase_requested:
+        erase_contact(session, redis, turn.ctx.contact_id)
     if reply.end:
         conversation.forget(redis, Channel.USSD, session_id)
         conversation.forget_ussd(redis, phone)

@@ -272,3 +272,64 @@ def match_option(text: str, labels: Sequence[str]) -> int | None:
     if len(ranked) > 1 and scores[ranked[1]] > scores[ranked[0]] - _OPTION_MARGIN:
         return None
     return ranked[0]
+
+
+# --- participation keywords ------------------------------------------------------------
+
+# The first word (or two) of a message that starts a participation flow; what follows is
+# that flow's first answer ("AVIS la route est coupee", "SUIVI AV-7K2P").
+SHORTCUT_WORDS: dict[str, tuple[str, ...]] = {
+    "feedback": ("avis", "plainte", "plaintes", "signaler", "signalement", "reclamation",
+                 "complaint", "report", "feedback"),
+    "track": ("suivi", "suivre", "track"),
+    "question": ("question", "questions", "ask"),
+    "subscribe": ("abonne", "abonner", "abonnement", "sabonner", "inscription", "subscribe",
+                  "start", "alertes", "alerts"),
+    "poll": ("sondage", "sondages", "vote", "voter", "poll", "polls"),
+    "mydata": ("mes donnees", "mesdonnees", "my data", "mydata"),
+    "erase": ("supprimer", "effacer", "delete", "erase"),
+}  # fmt: skip
+_SHORTCUTS = {tuple(w.split()): name for name, words in SHORTCUT_WORDS.items() for w in words}
+_SHORTCUT_VOCABULARY = tuple(sorted({w for words in _SHORTCUTS for w in words}))
+_LEADING_WORD = re.compile(r"\s*[^\w\s]*\s*([\w'’-]+)", re.UNICODE)
+
+
+def match_shortcut(text: str) -> tuple[str, str] | None:
+    """(flow, the rest of the message as typed) when the message starts with a keyword."""
+    words: list[str] = []
+    ends: list[int] = []
+    position = 0
+    while len(words) < 2:
+        found = _LEADING_WORD.match(text, position)
+        if found is None:
+            break
+        folded = fold(found.group(1)).replace(" ", "")
+        words.append(_correct(folded, _SHORTCUT_VOCABULARY))
+        position = found.end()
+        ends.append(position)
+    for size in (2, 1):
+        name = _SHORTCUTS.get(tuple(words[:size])) if len(words) >= size else None
+        if name is not None:
+            return name, text[ends[size - 1] :].strip(" \t\r\n:;,.-")
+    return None
+
+
+# Subscription topics (bot/models/enums.py Topic) and the words that name them.
+_SUBSCRIPTION_TOPICS: dict[str, tuple[str, ...]] = {
+    "all": ("tout", "tous", "toutes", "all", "everything"),
+    "urgences": ("urgence", "urgences", "urgent", "emergency", "emergencies", "alerte"),
+    "reddition": ("reddition", "redevabilite", "accountability"),
+    "sessions": ("session", "sessions", "conseil", "council"),
+    "budget": ("budget", "budgets", "finances"),
+}
+_SUBSCRIPTION_WORDS = {w: topic for topic, words in _SUBSCRIPTION_TOPICS.items() for w in words}
+_SUBSCRIPTION_VOCABULARY = tuple(sorted(_SUBSCRIPTION_WORDS))
+
+
+def match_subscription_topic(text: str) -> str | None:
+    """The first subscription topic `text` names ("ABONNE COTONOU BUDGET" -> "budget")."""
+    for token in _tokens(text):
+        word = _correct(token, _SUBSCRIPTION_VOCABULARY)
+        if word in _SUBSCRIPTION_WORDS:
+            return _SUBSCRIPTION_WORDS[word]
+    return None

@@ -1,12 +1,23 @@
-"""Creating outbound message rows: the one place a text is fitted to its channel."""
+"""Creating outbound message rows: the one place a text is fitted to its channel.
+
+Rows are sent by `workers.send.send_outbound`, queued only once the row is
+committed (`send_after_commit`): a job must never look for a row that a
+rollback took back, nor a committed row wait for a job that was never queued.
+"""
 
 from __future__ import annotations
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from bot.channels.registry import outbound_provider
 from bot.gsm import segment_info, to_gsm7
 from bot.models import Contact, OutboundMessage
 from bot.models.enums import Channel, MessageStatus, Provider
+from bot.redis import get_queue
+
+SEND_JOB = "workers.send.send_outbound"
+_PENDING = "outbox_pending"
 
 
 def new_message(
@@ -33,3 +44,41 @@ def new_message(
     session.add(row)
     session.flush()
     return row
+
+
+def send_after_commit(session: Session, row: OutboundMessage) -> None:
+    session.info.setdefault(_PENDING, []).append(row.id)
+
+
+@event.listens_for(Session, "after_commit")
+def _enqueue_pending(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if pending:
+        queue = get_queue("default")
+        for row_id in pending:
+            queue.enqueue(SEND_JOB, row_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+def reply_channel(channel: Channel) -> Channel:
+    """Where a later message goes: a USSD or voice session is over by then, SMS is not."""
+    return Channel.SMS if channel in (Channel.USSD, Channel.VOICE) else channel
+
+
+def notify(session: Session, contact_id: int | None, channel: Channel, text: str) -> bool:
+    """Queue `text` to a contact on the channel they used; False when it cannot go.
+
+    A contact erased or opted out (STOP) gets nothing: STOP promised no more
+    messages, and SUIVI still answers a citizen who asks.
+    """
+    contact = session.get(Contact, contact_id) if contact_id is not None else None
+    if contact is None or contact.opted_out_at is not None:
+        return False
+    channel = reply_channel(channel)
+    row = new_message(session, contact, channel, outbound_provider(channel), text)
+    send_after_commit(session, row)
+    return True

@@ -135,7 +135,7 @@ def _contact(session) -> int:
 
 
 def _say(session, contact_id: int, text: str, channel: Channel = Channel.SMS) -> list[str]:
-    texts = message_turn(session, get_redis(), contact_id, channel, text)
+    texts = message_turn(session, get_redis(), contact_id, channel, text).texts
     session.commit()
     for message in texts:
         if channel is Channel.SMS:

@@ -16,7 +16,7 @@ EXPECTED_TABLES = {
     "communes", "areas", "contacts", "consents", "subscriptions", "documents",
     "budget_lines", "projects", "contracts", "agenda_items", "events", "decisions",
     "good_practices", "feedback", "feedback_updates", "questions", "polls",
-    "poll_options", "poll_responses", "inbound_messages", "outbound_messages",
+    "poll_options", "poll_responses", "poll_participants", "inbound_messages", "outbound_messages",
     "broadcasts", "staff_users", "staff_roles", "audit_log",
 }  # fmt: skip
 

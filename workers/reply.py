@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from bot import models
+from bot import conversation, models
 from bot.channels.registry import reply_provider
 from bot.db import get_session
 from bot.engine import message_turn
 from bot.i18n import t
 from bot.optout import is_stop
 from bot.outbox import new_message
+from bot.participation.privacy import erase_contact
 from bot.redis import get_redis
 from workers.context import job_context
 from workers.send import deliver
@@ -22,11 +23,28 @@ def handle_inbound(inbound_id: int) -> str:
         if inbound is None or inbound.contact_id is None:
             return "nothing to answer"
         contact = session.get(models.Contact, inbound.contact_id)
+        redis = get_redis()
+        erase = False
         if is_stop(inbound.text):
+            # The webhook already opted out; the flow the citizen was in ends too.
+            conversation.forget(redis, inbound.channel, str(contact.id))
             texts = [t("optout.confirmed", contact.language)]
         else:
-            texts = message_turn(session, get_redis(), contact.id, inbound.channel, inbound.text)
+            outcome = message_turn(
+                session,
+                redis,
+                contact.id,
+                inbound.channel,
+                inbound.text,
+                tuple(inbound.media or ()),
+                inbound.location,
+            )
+            texts, erase = outcome.texts, outcome.erase
         provider = reply_provider(inbound.channel, inbound.provider)
         rows = [new_message(session, contact, inbound.channel, provider, text) for text in texts]
         session.commit()
-        return "; ".join(deliver(row.id) for row in rows)
+        results = "; ".join(deliver(row.id) for row in rows)
+        if erase:
+            # Only now: the confirmation had to reach the number before it is forgotten.
+            erase_contact(session, redis, contact.id)
+        return results

@@ -37,11 +37,19 @@ class Reply:
 class Answer:
     text: str
     option: str | None = None  # the key of the option picked, when one was
+    # WhatsApp: photos and a shared position, as the channel adapters parsed them.
+    media: tuple[dict[str, Any], ...] = ()
+    location: dict[str, Any] | None = None
 
 
 @dataclass
 class Context:
-    """What a step may know and change; `data` is saved between turns."""
+    """What a step may know and change; `data` and `draft` are saved between turns.
+
+    `data` belongs to the current step (a budget's year) and is cleared on leaving
+    it; `draft` belongs to the current flow (a ticket being filed, step after
+    step) and is cleared when the citizen goes back to the main menu.
+    """
 
     session: Session
     contact_id: int
@@ -49,6 +57,10 @@ class Context:
     lang: str
     commune_slug: str | None
     data: dict[str, Any] = field(default_factory=dict)
+    draft: dict[str, Any] = field(default_factory=dict)
+    # Set by the step that confirmed SUPPRIMER: the contact is erased once the
+    # confirmation has been sent (bot/participation/privacy.py).
+    erase_requested: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,12 @@ Transition = Go | Stay
 
 
 class Step(Protocol):
+    # True when any text answers the step (a description, a question), not only
+    # one of its options; such a step also receives photos and locations.
+    free_text: bool
+    # True when the step is about one commune: the citizen chooses it first.
+    needs_commune: bool
+
     def prompt(self, ctx: Context) -> Reply: ...
 
     def handle(self, ctx: Context, answer: Answer) -> Transition: ...

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from bot.content.cache import communes
-from bot.flows import info
+from bot.flows import info, participate
 from bot.flows.base import Answer, Context, Go, Option, Reply, Stay, Step, Transition
 from bot.i18n import SUPPORTED_LANGUAGES, t
 from bot.models import Commune, Contact
@@ -45,11 +45,15 @@ def set_commune(ctx: Context, slug: str) -> None:
 
 
 class MainMenu:
+    free_text = False
+    needs_commune = False
+
     def prompt(self, ctx: Context) -> Reply:
         if ctx.commune_slug is None:
             return CHOOSE_COMMUNE.prompt(ctx)
         name = next((c.name for c in communes(ctx.session) if c.slug == ctx.commune_slug), "")
         options = [Option(topic, t(f"topic.{topic}", ctx.lang)) for topic in TOPICS]
+        options.append(Option("participate", t("menu.participate", ctx.lang)))
         options.append(Option("communes", t("menu.change_commune", ctx.lang)))
         options.append(Option("language", t("menu.language", ctx.lang)))
         return Reply(title=t("menu.title", ctx.lang, commune=name), text="", options=tuple(options))
@@ -57,7 +61,7 @@ class MainMenu:
     def handle(self, ctx: Context, answer: Answer) -> Transition:
         if ctx.commune_slug is None:
             return CHOOSE_COMMUNE.handle(ctx, answer)
-        if answer.option in TOPICS or answer.option == "communes":
+        if answer.option in TOPICS or answer.option in ("participate", "communes"):
             return Go(answer.option)
         if answer.option == "language":
             switch_language(ctx)
@@ -66,6 +70,9 @@ class MainMenu:
 
 
 class CommuneMenu:
+    free_text = False
+    needs_commune = False
+
     def prompt(self, ctx: Context) -> Reply:
         options = tuple(Option(c.slug, c.name) for c in communes(ctx.session))
         return Reply(
@@ -84,6 +91,8 @@ class TopicScreen:
     """A content screen; its own options (other years of a budget) refine it."""
 
     build: Callable[[Context], Reply]
+    free_text = False
+    needs_commune = True
 
     def prompt(self, ctx: Context) -> Reply:
         return self.build(ctx)
@@ -101,4 +110,5 @@ STEPS: dict[str, Step] = {
     "main": MainMenu(),
     "communes": CHOOSE_COMMUNE,
     **{topic: TopicScreen(build) for topic, build in TOPICS.items()},
+    **participate.STEPS,
 }

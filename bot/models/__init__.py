@@ -16,6 +16,7 @@ from bot.models.participation import (
     FeedbackUpdate,
     Poll,
     PollOption,
+    PollParticipant,
     PollResponse,
     Question,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "OutboundMessage",
     "Poll",
     "PollOption",
+    "PollParticipant",
     "PollResponse",
     "Project",
     "Question",

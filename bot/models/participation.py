@@ -47,6 +47,9 @@ class Feedback(Timestamps, Base):
     satisfaction: Mapped[Satisfaction | None] = mapped_column(
         enum_column(Satisfaction, "feedback_satisfaction")
     )
+    # The conversation's draft that filed it: the same draft submitted twice at
+    # once (two workers, a repeated message) is one ticket, by this unique key.
+    draft_id: Mapped[str | None] = mapped_column(String(32), unique=True)
 
     updates: Mapped[list[FeedbackUpdate]] = relationship(
         back_populates="feedback", cascade="all, delete-orphan", order_by="FeedbackUpdate.id"
@@ -87,8 +90,12 @@ class Question(Timestamps, Base):
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     channel: Mapped[Channel] = mapped_column(enum_column(Channel, "question_channel"))
     text: Mapped[str] = mapped_column(Text)
-    # Similar questions share a cluster id: the first question of the group.
+    # Similar questions share a cluster id: the id of the group's first question.
+    # `similarity` is this question's score (0-100) against that first one, for
+    # explaining the grouping (bot/participation/questions.py).
     cluster_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    similarity: Mapped[int | None] = mapped_column(Integer)
+    draft_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     answer: Mapped[str | None] = mapped_column(Text)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -106,6 +113,8 @@ class Poll(Timestamps, Base):
     )
     opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Touches political opinion: responses carry no contact, only a keyed hash.
+    political: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     options: Mapped[list[PollOption]] = relationship(
         back_populates="poll", cascade="all, delete-orphan", order_by="PollOption.position"
@@ -125,15 +134,34 @@ class PollOption(Base):
 
 
 class PollResponse(Base):
-    """One answer per contact per poll: answering again changes the choice."""
+    """One answer per voter per poll: answering again changes the choice.
+
+    `voter_key` is a keyed hash of poll and contact (bot/participation/polls.py),
+    unique per poll. `contact_id` is kept only for polls that are not political,
+    so a political poll's responses cannot be linked to a number from the data.
+    """
 
     __tablename__ = "poll_responses"
-    __table_args__ = (UniqueConstraint("poll_id", "contact_id"),)
+    __table_args__ = (UniqueConstraint("poll_id", "voter_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"))
     option_id: Mapped[int] = mapped_column(ForeignKey("poll_options.id", ondelete="CASCADE"))
-    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    voter_key: Mapped[str] = mapped_column(String(64))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id", ondelete="SET NULL"))
     area_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id", ondelete="SET NULL"))
     channel: Mapped[Channel] = mapped_column(enum_column(Channel, "poll_response_channel"))
     responded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class PollParticipant(Base):
+    """Who answered a poll (not what): the results go back to them."""
+
+    __tablename__ = "poll_participants"
+    __table_args__ = (UniqueConstraint("poll_id", "contact_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"))
+    contact_id: Mapped[int] = mapped_column(ForeignKey("contacts.id", ondelete="CASCADE"))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, "poll_participant_channel"))
+    results_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

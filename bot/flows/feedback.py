@@ -1,0 +1,13 @@
+"""Placeholder until this flow is written in this change."""
+
+from bot.flows.base import Answer, Context, Step
+
+STEPS: dict[str, Step] = {}
+
+
+def start(ctx: Context, answer: Answer) -> str:
+    return "participate"
+
+
+def track(ctx: Context, answer: Answer) -> str:
+    return "participate"
