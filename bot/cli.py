@@ -12,6 +12,7 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 from bot import migrate
 from bot.db import transaction
+from bot.participation import feedback_cli, polls_cli, questions_cli
 
 db_cli = AppGroup("db", help="Database migrations (Alembic).")
 content_cli = AppGroup("content", help="Commune content files in bot/content/.")
@@ -210,7 +211,8 @@ for _channel in ("sms", "whatsapp"):
 
 
 def init_app(app: Flask) -> None:
-    for command in (db_cli, content_cli, staff_cli, simulate_cli, worker):
+    participation = (feedback_cli.group, polls_cli.group, questions_cli.group)
+    for command in (db_cli, content_cli, staff_cli, simulate_cli, worker, *participation):
         app.cli.add_command(command)
 
 

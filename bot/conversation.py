@@ -74,12 +74,18 @@ def forget(redis: Redis, channel: Channel, conversation: str) -> None:
     redis.delete(_key(channel, conversation))
 
 
+def _session_key(phone: str) -> str:
+    return f"conv:ussd-session:{phone}"
+
+
 def save_ussd(redis: Redis, session_id: str, phone: str, state: State) -> None:
-    """The session's state, and the same as the number's last state, in one round trip."""
+    """The session's state, the number's last state and its session id, in one round trip."""
     encoded = json.dumps(asdict(state))
+    ttl = TTL_SECONDS[Channel.USSD]
     with redis.pipeline(transaction=False) as pipe:
-        pipe.set(_key(Channel.USSD, session_id), encoded, ex=TTL_SECONDS[Channel.USSD])
+        pipe.set(_key(Channel.USSD, session_id), encoded, ex=ttl)
         pipe.set(_resume_key(phone), encoded, ex=RESUME_SECONDS)
+        pipe.set(_session_key(phone), session_id, ex=ttl)
         pipe.execute()
 
 
@@ -89,4 +95,9 @@ def resumable_ussd(redis: Redis, phone: str) -> State | None:
 
 
 def forget_ussd(redis: Redis, phone: str) -> None:
-    redis.delete(_resume_key(phone))
+    """Everything kept of the number's USSD sessions: its last one and the resume offer."""
+    session_id = redis.get(_session_key(phone))
+    keys = [_resume_key(phone), _session_key(phone)]
+    if session_id:
+        keys.append(_key(Channel.USSD, session_id.decode()))
+    redis.delete(*keys)

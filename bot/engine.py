@@ -90,7 +90,8 @@ def home(turn: Turn) -> None:
 
 
 def picked_option(text: str, options: tuple[Option, ...]) -> str | None:
-    if text.isdigit():
+    # isascii: "²" and other Unicode digits are not option numbers (int() refuses them).
+    if text.isascii() and text.isdigit():
         return options[int(text) - 1].key if 1 <= int(text) <= len(options) else None
     index = match_option(text, [o.label for o in options])
     return options[index].key if index is not None else None
@@ -162,10 +163,11 @@ def after_commune_choice(turn: Turn) -> None:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a message turn sends back, and whether the contact asked to be erased."""
+    """What a message turn sends back, and what must happen to the contact's data."""
 
     texts: list[str]
-    erase: bool = False
+    erase: bool = False  # the contact confirmed SUPPRIMER
+    private: bool = False  # the message answered a political poll
 
 
 def message_turn(
@@ -198,7 +200,11 @@ def message_turn(
     elif text or answer.media or answer.location:
         reply = current_reply(turn)
         if not answer_step(turn, answer, reply.options) and not follow_intent(turn, text):
-            answered = Reply(text=t("menu.help", turn.ctx.lang))
+            if state.step == "main":
+                answered = Reply(text=t("menu.help", turn.ctx.lang))
+            else:
+                # Inside a dialog, say what went wrong and ask the same question again.
+                turn.notice = t("menu.invalid", turn.ctx.lang)
     after_commune_choice(turn)
     replies = [answered] if answered else []
     if answered is None or not text:
@@ -208,7 +214,7 @@ def message_turn(
         # The flow is over: the next message starts from the menu, not from this screen.
         home(turn)
     conversation.save(redis, channel, key, state)
-    return Outcome(out, turn.ctx.erase_requested)
+    return Outcome(out, turn.ctx.erase_requested, turn.ctx.private_answer)
 
 
 def render_message(turn: Turn, reply: Reply) -> list[str]:

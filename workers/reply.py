@@ -14,6 +14,9 @@ from bot.redis import get_redis
 from workers.context import job_context
 from workers.send import deliver
 
+TURN_LOCK_SECONDS = 30
+"""Longest a turn may hold its contact's lock, and longest the next one waits for it."""
+
 
 def handle_inbound(inbound_id: int) -> str:
     """RQ job (queue `high`): build the reply, store it, send it."""
@@ -25,24 +28,36 @@ def handle_inbound(inbound_id: int) -> str:
         contact = session.get(models.Contact, inbound.contact_id)
         redis = get_redis()
         erase = False
-        if is_stop(inbound.text):
-            # The webhook already opted out; the flow the citizen was in ends too.
-            conversation.forget(redis, inbound.channel, str(contact.id))
-            texts = [t("optout.confirmed", contact.language)]
-        else:
-            outcome = message_turn(
-                session,
-                redis,
-                contact.id,
-                inbound.channel,
-                inbound.text,
-                tuple(inbound.media or ()),
-                inbound.location,
-            )
-            texts, erase = outcome.texts, outcome.erase
-        provider = reply_provider(inbound.channel, inbound.provider)
-        rows = [new_message(session, contact, inbound.channel, provider, text) for text in texts]
-        session.commit()
+        # Two messages of one citizen taken by two workers at once would both read the
+        # same conversation state: one turn at a time per contact.
+        with redis.lock(
+            f"lock:contact:{contact.id}",
+            timeout=TURN_LOCK_SECONDS,
+            blocking_timeout=TURN_LOCK_SECONDS,
+        ):
+            if is_stop(inbound.text):
+                # The webhook already opted out; the flow the citizen was in ends too.
+                conversation.forget(redis, inbound.channel, str(contact.id))
+                texts = [t("optout.confirmed", contact.language)]
+            else:
+                outcome = message_turn(
+                    session,
+                    redis,
+                    contact.id,
+                    inbound.channel,
+                    inbound.text,
+                    tuple(inbound.media or ()),
+                    inbound.location,
+                )
+                texts, erase = outcome.texts, outcome.erase
+                if outcome.private:
+                    # The poll keeps the answer unlinkable; the message must not link it back.
+                    inbound.text = ""
+            provider = reply_provider(inbound.channel, inbound.provider)
+            rows = [
+                new_message(session, contact, inbound.channel, provider, text) for text in texts
+            ]
+            session.commit()
         results = "; ".join(deliver(row.id) for row in rows)
         if erase:
             # Only now: the confirmation had to reach the number before it is forgotten.

@@ -31,14 +31,13 @@ class UssdScreen:
     pages: int
 
 
-def _ussd_lines(reply: Reply, options: tuple[Option, ...], first_number: int) -> list[str]:
-    lines: list[str] = []
-    for block in (reply.title, reply.text):
-        for paragraph in (block or "").splitlines():
-            lines += textwrap.wrap(to_gsm7(paragraph), USSD_SCREEN_CHARS - 20) or [""]
-    lines = [line for line in lines if line]
-    lines += [to_gsm7(f"{n} {o.label}") for n, o in enumerate(options, start=first_number)]
-    return lines
+def _ussd_lines(
+    reply: Reply, options: tuple[Option, ...], first_number: int, width: int
+) -> list[str]:
+    """The reply as lines of at most `width` characters: long lines wrap, none is cut."""
+    paragraphs = [p for block in (reply.title, reply.text) for p in (block or "").splitlines()]
+    paragraphs += [f"{n} {o.label}" for n, o in enumerate(options, start=first_number)]
+    return [line for p in paragraphs for line in textwrap.wrap(to_gsm7(p), width)]
 
 
 def ussd(
@@ -63,11 +62,11 @@ def ussd(
     room = USSD_SCREEN_CHARS - len("\n".join([*footer, more, *nav])) - 1
     pages: list[list[str]] = []
     current: list[str] = []
-    for line in _ussd_lines(reply, options[pinned:], pinned + 1):
+    for line in _ussd_lines(reply, options[pinned:], pinned + 1, room):
         if current and len("\n".join([*current, line])) > room:
             pages.append(current)
             current = []
-        current.append(line[:room])
+        current.append(line)
     pages.append(current)
     page = max(0, min(page, len(pages) - 1))
     last = page == len(pages) - 1

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from bot.i18n import t
 from bot.models.enums import Channel
 
 
@@ -61,6 +62,9 @@ class Context:
     # Set by the step that confirmed SUPPRIMER: the contact is erased once the
     # confirmation has been sent (bot/participation/privacy.py).
     erase_requested: bool = False
+    # Set by the step that recorded a political poll's answer: the message that
+    # carried it is not kept word for word (bot/participation/polls.py).
+    private_answer: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,3 +94,20 @@ class Step(Protocol):
     def prompt(self, ctx: Context) -> Reply: ...
 
     def handle(self, ctx: Context, answer: Answer) -> Transition: ...
+
+
+class LastWord:
+    """A step that says one thing and ends the dialog: `t(key)`, filled from the draft."""
+
+    free_text = False
+    needs_commune = False
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def prompt(self, ctx: Context) -> Reply:
+        return Reply(text=t(self.key, ctx.lang, **ctx.draft), end=True)
+
+    def handle(self, ctx: Context, answer: Answer) -> Transition:
+        # Never reached: the reply ends the dialog, and the next message starts anew.
+        return Stay()

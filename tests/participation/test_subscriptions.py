@@ -1,0 +1,452 @@
+"""Subscriptions with consent, and STOP from any state, through the real webhooks.
+
+SMS goes through the Africa's Talking webhook, WhatsApp through Twilio's, USSD
+through AT's USSD endpoint; replies are produced by a real RQ worker and read
+back from `outbound_messages`.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot import conversation
+from bot.content.loader import load_content
+from bot.db import get_session
+from bot.engine import message_turn
+from bot.gsm import is_gsm7, segment_info, to_gsm7
+from bot.i18n import t
+from bot.models import Commune, Consent, Contact, OutboundMessage, Subscription
+from bot.models.enums import Channel, Topic
+from bot.participation import subscriptions
+from bot.participation.subscriptions import PURPOSE, WORDING_VERSION
+from bot.redis import get_redis
+from tests.test_engine import dial, walk
+
+PHONE = "+2290197334455"
+# Main menu (commune known): 10 Participer; participation menu: 5 alerts, 6 my data.
+USSD_SUBSCRIBE = ["10", "5"]
+USSD_MY_DATA = ["10", "6"]
+
+
+@pytest.fixture
+def loaded(session: Session) -> None:
+    load_content(session)
+    session.commit()
+
+
+def commune_id(session: Session, slug: str) -> int:
+    found = session.scalar(select(Commune.id).where(Commune.slug == slug))
+    assert found is not None
+    return found
+
+
+def new_contact(
+    session: Session, commune: str | None = "cotonou", language: str | None = None
+) -> int:
+    contact = Contact(
+        phone_e164=PHONE,
+        language=language,
+        commune_id=commune_id(session, commune) if commune else None,
+    )
+    session.add(contact)
+    session.commit()
+    return contact.id
+
+
+def subscribed(session: Session, contact_id: int, *topics: Topic) -> None:
+    """Subscriptions granted earlier by SMS (each with its consent), to be ended by STOP."""
+    for topic in topics:
+        assert subscriptions.subscribe(
+            session, contact_id, commune_id(session, "cotonou"), topic, Channel.SMS, "fr"
+        )
+
+
+def contact_by_phone(session: Session) -> Contact | None:
+    session.rollback()  # a fresh snapshot: the webhook and the worker wrote meanwhile
+    return session.scalar(select(Contact).where(Contact.phone_e164 == PHONE))
+
+
+def send(
+    client: FlaskClient,
+    run_jobs: Callable[[], None],
+    session: Session,
+    channel: Channel,
+    text: str,
+) -> list[str]:
+    """One message through the provider's webhook, answered by the worker: the replies."""
+    session.rollback()
+    after = session.scalar(select(func.max(OutboundMessage.id))) or 0
+    if channel is Channel.SMS:
+        form = {
+            "from": PHONE,
+            "to": "20880",
+            "text": text,
+            "date": "2026-11-22 10:00:00",
+            "id": f"ATXid_{uuid.uuid4().hex}",
+            "linkId": "",
+        }
+        response = client.post("/webhooks/at/sms", data=form)
+    else:
+        form = {
+            "MessageSid": f"SM{uuid.uuid4().hex}",
+            "AccountSid": "AC" + "0" * 32,
+            "From": f"whatsapp:{PHONE}",
+            "To": "whatsapp:+2290100000000",
+            "Body": text,
+            "NumMedia": "0",
+        }
+        response = client.post("/webhooks/twilio/messages", data=form)
+    assert response.status_code == 200
+    run_jobs()
+    session.rollback()
+    replies = list(
+        session.scalars(
+            select(OutboundMessage.text)
+            .join(Contact, Contact.id == OutboundMessage.contact_id)
+            .where(Contact.phone_e164 == PHONE, OutboundMessage.id > after)
+            .order_by(OutboundMessage.id)
+        )
+    )
+    for reply in replies:
+        if channel is Channel.SMS:
+            assert is_gsm7(reply), reply
+            assert segment_info(reply).segments <= 2, reply
+    return replies
+
+
+def rows(session: Session, model: type) -> list:
+    session.rollback()
+    return list(session.scalars(select(model).order_by(model.id)))
+
+
+# --- subscribing ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("answer", ["OUI", "oui", "Oui !", "1"])
+def test_abonne_shows_the_consent_and_a_bare_oui_subscribes(
+    client, session, loaded, run_jobs, answer
+) -> None:
+    contact_id = new_contact(session, commune=None)
+    [consent] = send(client, run_jobs, session, Channel.SMS, "ABONNE calavi budget")
+    for words in ("SMS", "budget", "Abomey-Calavi", "STOP", "OUI", "Gratuit", "1 Oui, j'accepte"):
+        assert words in consent
+    assert rows(session, Subscription) == [] and rows(session, Consent) == []
+
+    [done] = send(client, run_jobs, session, Channel.SMS, answer)
+    assert "Abomey-Calavi" in done and "STOP" in done
+    [subscription] = rows(session, Subscription)
+    assert subscription.contact_id == contact_id and subscription.active
+    assert subscription.commune_id == commune_id(session, "abomey-calavi")
+    assert (subscription.topic, subscription.channel) == (Topic.BUDGET, Channel.SMS)
+    [consent_row] = rows(session, Consent)
+    assert consent_row.purpose == PURPOSE == "alerts"
+    assert consent_row.channel is Channel.SMS
+    assert consent_row.wording_version == f"{WORDING_VERSION}:fr"
+    assert consent_row.granted_at is not None and consent_row.withdrawn_at is None
+    # The commune named after ABONNE became the citizen's.
+    assert contact_by_phone(session).commune_id == commune_id(session, "abomey-calavi")
+    # The dialog is over: "1" now means the first topic of the main menu.
+    [budget] = send(client, run_jobs, session, Channel.SMS, "1")
+    assert budget.startswith("Budget")
+    assert len(rows(session, Consent)) == 1
+
+
+def test_menu_asks_the_commune_then_the_topic_and_non_records_nothing(
+    client, session, loaded, run_jobs
+) -> None:
+    new_contact(session, commune=None)
+    [communes] = send(client, run_jobs, session, Channel.SMS, "ABONNE")
+    assert "Cotonou" in communes and "Abomey-Calavi" in communes
+    [topics] = send(client, run_jobs, session, Channel.SMS, "1")
+    assert "Sessions du conseil" in topics and "Toutes les alertes" in topics
+    [consent] = send(client, run_jobs, session, Channel.SMS, "Urgences")
+    assert "alertes urgentes de Cotonou" in consent
+    [declined] = send(client, run_jobs, session, Channel.SMS, "NON")
+    assert declined == to_gsm7(t("subscribe.declined"))
+    assert rows(session, Subscription) == [] and rows(session, Consent) == []
+
+
+def test_whatsapp_start_subscribes_on_whatsapp(client, session, loaded, run_jobs) -> None:
+    contact_id = new_contact(session)
+    [consent] = send(client, run_jobs, session, Channel.WHATSAPP, "START tout")
+    assert "par WhatsApp toutes les alertes de Cotonou" in consent
+    send(client, run_jobs, session, Channel.WHATSAPP, "OUI")
+    [subscription] = rows(session, Subscription)
+    assert (subscription.topic, subscription.channel) == (Topic.ALL, Channel.WHATSAPP)
+    [consent_row] = rows(session, Consent)
+    assert (consent_row.contact_id, consent_row.channel) == (contact_id, Channel.WHATSAPP)
+
+
+@pytest.mark.parametrize("answer", ["YES", "OUI"])
+def test_english_consent_is_recorded_with_its_language(session, loaded, answer) -> None:
+    contact_id = new_contact(session, language="en")
+    redis = get_redis()
+    [consent] = message_turn(
+        session, redis, contact_id, Channel.SMS, "SUBSCRIBE cotonou sessions"
+    ).texts
+    assert "council sessions for Cotonou" in consent and "YES" in consent
+    [done] = message_turn(session, redis, contact_id, Channel.SMS, answer).texts
+    session.commit()
+    assert done.startswith("Done")
+    [consent_row] = rows(session, Consent)
+    assert consent_row.wording_version == f"{WORDING_VERSION}:en"
+
+
+def test_ussd_subscription_goes_by_sms_and_every_screen_fits(client, session, loaded) -> None:
+    new_contact(session)
+    screens = walk(client, *USSD_SUBSCRIBE, "3", phone=PHONE)
+    consent_pages = [screens[-1]]
+    history = "*".join([*USSD_SUBSCRIBE, "3"])
+    while "98 Suite" in consent_pages[-1]:
+        history += "*98"
+        consent_pages.append(dial(client, history, phone=PHONE))
+    consent = "\n".join(consent_pages)
+    for words in ("par SMS", "budget de Cotonou", "STOP", "OUI", "1 Oui, j'accepte"):
+        assert words in consent
+    done = dial(client, history + "*1", phone=PHONE)
+    assert done.startswith("END ") and "STOP" in done
+    [subscription] = rows(session, Subscription)
+    assert subscription.channel is Channel.SMS  # alerts cannot be sent by USSD
+    [consent_row] = rows(session, Consent)
+    assert consent_row.channel is Channel.USSD  # where the citizen said yes
+
+
+def test_ussd_typed_oui_accepts(client, session, loaded) -> None:
+    new_contact(session)
+    walk(client, *USSD_SUBSCRIBE, "5", phone=PHONE)
+    done = dial(client, "*".join([*USSD_SUBSCRIBE, "5", "OUI"]), phone=PHONE)
+    assert done.startswith("END ")
+    [subscription] = rows(session, Subscription)
+    assert subscription.topic is Topic.ALL
+
+
+def test_ussd_resumed_at_the_consent_asks_the_topic_again(client, session, loaded) -> None:
+    new_contact(session)
+    walk(client, *USSD_SUBSCRIBE, "3", phone=PHONE)  # cut off on the consent screen
+    offer = dial(client, "", session_id="ATUid_resumed", phone=PHONE)
+    assert "Reprendre" in offer
+    topics = dial(client, "1", session_id="ATUid_resumed", phone=PHONE)
+    assert "1 Sessions du conseil" in topics  # the draft did not survive: ask again
+    consent = dial(client, "1*4", session_id="ATUid_resumed", phone=PHONE)
+    assert "urgentes" in consent and rows(session, Subscription) == []
+    dial(client, "1*4*1", session_id="ATUid_resumed", phone=PHONE)
+    [subscription] = rows(session, Subscription)
+    assert subscription.topic is Topic.URGENCES
+
+
+def test_already_subscribed_says_so_and_records_nothing(client, session, loaded, run_jobs) -> None:
+    contact_id = new_contact(session)
+    subscribed(session, contact_id, Topic.BUDGET)
+    [reply] = send(client, run_jobs, session, Channel.SMS, "ABONNE cotonou budget")
+    assert reply.startswith("Vous recevez déjà les alertes sur le budget de Cotonou")
+    assert len(rows(session, Consent)) == 1 and len(rows(session, Subscription)) == 1
+    # "all" is a topic row of its own, with its own consent.
+    send(client, run_jobs, session, Channel.SMS, "ABONNE cotonou tout")
+    send(client, run_jobs, session, Channel.SMS, "OUI")
+    topics = {s.topic for s in rows(session, Subscription) if s.active}
+    assert topics == {Topic.BUDGET, Topic.ALL}
+    assert len(rows(session, Consent)) == 2
+
+
+def test_subscribe_again_while_active_changes_nothing(session, loaded) -> None:
+    contact_id = new_contact(session)
+    subscribed(session, contact_id, Topic.URGENCES)
+    again = subscriptions.subscribe(
+        session, contact_id, commune_id(session, "cotonou"), Topic.URGENCES, Channel.WHATSAPP, "fr"
+    )
+    assert again is False
+    [subscription] = rows(session, Subscription)
+    assert subscription.channel is Channel.SMS
+    assert len(rows(session, Consent)) == 1
+
+
+def test_concurrent_oui_make_one_subscription_and_one_consent(app: Flask, session, loaded) -> None:
+    contact_id = new_contact(session)
+    cotonou = commune_id(session, "cotonou")
+    threads_count = 6
+    barrier = threading.Barrier(threads_count)
+    results: list[bool] = []
+    errors: list[BaseException] = []
+
+    def oui() -> None:
+        with app.app_context():
+            try:
+                barrier.wait()
+                results.append(
+                    subscriptions.subscribe(
+                        get_session(), contact_id, cotonou, Topic.BUDGET, Channel.SMS, "fr"
+                    )
+                )
+            except BaseException as error:  # reported by the assertion below
+                errors.append(error)
+
+    threads = [threading.Thread(target=oui) for _ in range(threads_count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert sorted(results) == [False] * (threads_count - 1) + [True]
+    assert len(rows(session, Subscription)) == 1
+    assert len(rows(session, Consent)) == 1
+
+
+def test_two_oui_messages_processed_at_once_make_one_subscription(
+    app: Flask, session, loaded
+) -> None:
+    contact_id = new_contact(session)
+    message_turn(session, get_redis(), contact_id, Channel.SMS, "ABONNE cotonou reddition")
+    session.commit()
+    barrier = threading.Barrier(2)
+    replies: list[list[str]] = []
+
+    def worker() -> None:
+        with app.app_context():
+            worker_session = get_session()
+            barrier.wait()
+            turn = message_turn(worker_session, get_redis(), contact_id, Channel.SMS, "OUI")
+            worker_session.commit()
+            replies.append(turn.texts)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(replies) == 2
+    [subscription] = rows(session, Subscription)
+    assert subscription.topic is Topic.REDDITION and subscription.active
+    assert len(rows(session, Consent)) == 1
+
+
+# --- STOP --------------------------------------------------------------------------------
+
+# State -> the messages (SMS, WhatsApp) or the USSD inputs that lead there; None: not a
+# state of that channel (the summary is a last word on SMS and WhatsApp).
+STATES: dict[str, tuple[list[str] | None, list[str] | None]] = {
+    "subscribe.topic": (["ABONNE"], USSD_SUBSCRIBE),
+    "subscribe.consent": (["ABONNE cotonou urgences"], [*USSD_SUBSCRIBE, "4"]),
+    "privacy.data": (None, USSD_MY_DATA),
+    "privacy.erase": (["SUPPRIMER"], [*USSD_MY_DATA, "1"]),
+}
+STOP_WORDS = ["STOP", "ARRET", "DESABONNER", "STOP ALL"]
+CASES = [
+    pytest.param(channel, state, STOP_WORDS[n % len(STOP_WORDS)], id=f"{channel}-{state}")
+    for n, (channel, state) in enumerate(
+        (channel, state)
+        for channel in (Channel.SMS, Channel.WHATSAPP, Channel.USSD)
+        for state, (messages, inputs) in STATES.items()
+        if (inputs if channel is Channel.USSD else messages) is not None
+    )
+]
+
+
+def assert_opted_out(session: Session, contact_id: int, consents_before: int) -> None:
+    contact = contact_by_phone(session)
+    assert contact is not None and contact.id == contact_id
+    assert contact.opted_out_at is not None
+    assert [s.active for s in rows(session, Subscription)] == [False, False]
+    consents = rows(session, Consent)
+    assert len(consents) == consents_before  # withdrawn in place, never deleted
+    assert all(c.withdrawn_at is not None for c in consents)
+
+
+@pytest.mark.parametrize(("channel", "state", "word"), CASES)
+def test_stop_from_any_state_ends_everything(
+    client, session, loaded, run_jobs, channel, state, word
+) -> None:
+    contact_id = new_contact(session)
+    subscribed(session, contact_id, Topic.BUDGET, Topic.ALL)
+    messages, inputs = STATES[state]
+    confirmation = t("optout.confirmed")
+    if channel is Channel.USSD:
+        assert inputs is not None
+        walk(client, *inputs, phone=PHONE)
+        assert conversation.load(get_redis(), Channel.USSD, "ATUid_walk").step == state
+        stopped = dial(client, "*".join([*inputs, word]), phone=PHONE)
+        assert stopped == "END " + to_gsm7(confirmation)
+        assert_opted_out(session, contact_id, 2)
+        fresh = dial(client, "", session_id="ATUid_after", phone=PHONE)
+        assert "Reprendre" not in fresh and fresh.startswith("CON Communes+ Cotonou")
+        return
+    assert messages is not None
+    for message in messages:
+        send(client, run_jobs, session, channel, message)
+    assert conversation.load(get_redis(), channel, str(contact_id)).step == state
+    [stopped] = send(client, run_jobs, session, channel, word)
+    assert stopped == (to_gsm7(confirmation) if channel is Channel.SMS else confirmation)
+    assert_opted_out(session, contact_id, 2)
+    # Not an answer to the step STOP interrupted (no consent, no erasure): the main menu.
+    [reply] = send(client, run_jobs, session, channel, "1")
+    assert "Budget" in reply
+    assert_opted_out(session, contact_id, 2)
+
+
+@pytest.mark.parametrize("channel", [Channel.SMS, Channel.WHATSAPP])
+def test_stop_while_the_commune_is_asked(client, session, loaded, run_jobs, channel) -> None:
+    contact_id = new_contact(session, commune=None)
+    subscribed(session, contact_id, Topic.BUDGET, Topic.ALL)
+    send(client, run_jobs, session, channel, "ABONNE")
+    assert conversation.load(get_redis(), channel, str(contact_id)).pending_step
+    send(client, run_jobs, session, channel, "STOP")
+    assert_opted_out(session, contact_id, 2)
+    [menu] = send(client, run_jobs, session, channel, "1")
+    assert "Communes+ Cotonou" in menu  # the commune was chosen, nothing else resumed
+
+
+@pytest.mark.parametrize(
+    ("channel", "keyword"),
+    [(Channel.SMS, "ABONNE"), (Channel.WHATSAPP, "START"), (Channel.SMS, "START")],
+)
+def test_after_stop_subscribing_needs_a_new_oui(
+    client, session, loaded, run_jobs, channel, keyword
+) -> None:
+    contact_id = new_contact(session)
+    subscribed(session, contact_id, Topic.BUDGET, Topic.ALL)
+    send(client, run_jobs, session, channel, "STOP")
+    [consent] = send(client, run_jobs, session, channel, f"{keyword} cotonou budget")
+    assert consent.lstrip("*").startswith("Alertes") and "OUI" in consent
+    assert len(rows(session, Consent)) == 2
+    send(client, run_jobs, session, channel, "OUI")
+    consents = rows(session, Consent)
+    assert len(consents) == 3
+    assert [c.withdrawn_at is None for c in consents] == [False, False, True]
+    assert consents[-1].channel is channel
+    assert contact_by_phone(session).opted_out_at is None
+    active = {s.topic: s.active for s in rows(session, Subscription)}
+    assert active == {Topic.BUDGET: True, Topic.ALL: False}  # only what was agreed again
+    assert contact_id == contact_by_phone(session).id
+
+
+def test_after_ussd_stop_the_menu_needs_a_new_oui(client, session, loaded) -> None:
+    contact_id = new_contact(session)
+    subscribed(session, contact_id, Topic.BUDGET)
+    walk(client, *USSD_SUBSCRIBE, phone=PHONE)
+    dial(client, "*".join([*USSD_SUBSCRIBE, "STOP"]), phone=PHONE)
+    inputs = [*USSD_SUBSCRIBE, "3"]
+    consent = walk(client, *inputs, session_id="ATUid_again", phone=PHONE)[-1]
+    assert consent.startswith("CON Alertes")
+    dial(client, "*".join([*inputs, "1"]), session_id="ATUid_again", phone=PHONE)
+    consents = rows(session, Consent)
+    assert [c.channel for c in consents] == [Channel.SMS, Channel.USSD]
+    assert consents[0].withdrawn_at is not None and consents[1].withdrawn_at is None
+    [subscription] = rows(session, Subscription)
+    assert subscription.active
+
+
+def test_provider_opt_out_signal_ends_every_subscription(client, session, loaded) -> None:
+    contact_id = new_contact(session)
+    subscribed(session, contact_id, Topic.BUDGET, Topic.ALL)
+    response = client.post(
+        "/webhooks/at/optout", data={"phoneNumber": PHONE, "senderId": "COMMUNES"}
+    )
+    assert response.status_code == 200
+    assert_opted_out(session, contact_id, 2)
