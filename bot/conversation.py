@@ -39,6 +39,9 @@ class State:
     resume_offer: bool = False
     # A step asked for before the commune was known, shown once it is.
     pending_step: str | None = None
+    # USSD: [contact id, language, commune slug] as of the last hop, so the next
+    # hops of the session need no database read (bot/engine.py ussd_hop).
+    profile: list[Any] | None = None
 
 
 _FIELDS = frozenset(f.name for f in fields(State))

@@ -23,8 +23,9 @@ from bot.contacts import Profile, profile, profile_for
 from bot.content.cache import communes
 from bot.conversation import State
 from bot.flows.base import Answer, Context, Go, Option, Reply
-from bot.flows.main import STEPS, set_commune, switch_language
+from bot.flows.main import STEPS
 from bot.flows.participate import SHORTCUTS
+from bot.flows.preferences import set_commune, switch_language
 from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.matching import Place, global_command, match_option, match_shortcut, parse_intent
 from bot.models import Contact
@@ -192,7 +193,9 @@ def message_turn(
         conversation.save(redis, channel, key, state)
         return Outcome([message])
     answered = None
-    if command and command != "next":
+    if command == "next":
+        pass  # nothing left to send: the current screen again, never an answer to it
+    elif command:
         answered = apply_global(turn, command)
     elif not STEPS[state.step].free_text and follow_shortcut(turn, answer):
         # On a step that takes free text, "Suivi des travaux..." is the answer, not SUIVI.
@@ -304,7 +307,12 @@ def ussd_hop(session: Session, redis: Redis, session_id: str, phone: str, text: 
         if previous and previous.step != "main":
             state.resume_offer = True
             state.data = {"resume": {"step": previous.step, "stack": previous.stack}}
-    turn = Turn(context(session, profile_for(session, phone, Channel.USSD), Channel.USSD), state)
+    if state.profile:
+        contact_id, lang, commune_slug = state.profile
+        ctx = Context(session, contact_id, Channel.USSD, lang, commune_slug)
+    else:
+        ctx = context(session, profile_for(session, phone, Channel.USSD), Channel.USSD)
+    turn = Turn(ctx, state)
     turn.ctx.data, turn.ctx.draft = state.data, state.draft
     ended = None
     for item in new_ussd_inputs(state.ussd_text, text):
@@ -312,6 +320,7 @@ def ussd_hop(session: Session, redis: Redis, session_id: str, phone: str, text: 
         if ended:
             break
     state.ussd_text = text
+    state.profile = [turn.ctx.contact_id, turn.ctx.lang, turn.ctx.commune_slug]
     if ended is None and state.resume_offer:
         lang = turn.ctx.lang
         options = (

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.db import get_session
-from bot.participation import polls
+from bot.participation import poll_results, polls
 from workers.context import job_context
 
 
@@ -15,7 +15,7 @@ def close_poll(poll_id: int) -> str:
     with job_context():
         session = get_session()
         try:
-            notified = polls.close_poll(session, poll_id)
+            notified = poll_results.close_poll(session, poll_id)
         except polls.UnknownPoll:
             return f"no poll {poll_id}"
         session.commit()

@@ -7,6 +7,7 @@ same number means the same option on every page.
 
 from __future__ import annotations
 
+import functools
 import textwrap
 from dataclasses import dataclass
 
@@ -24,6 +25,10 @@ WHATSAPP_MAX_CHARS = 4096
 
 NEXT_PAGE, BACK, HOME = "98", "0", "00"
 
+USSD_SCREENS_CACHED = 4096
+"""Rendered USSD pages kept per process: every menu and content page of the three
+communes in both languages, with room to spare (a few MiB at most)."""
+
 
 @dataclass(frozen=True)
 class UssdScreen:
@@ -40,6 +45,7 @@ def _ussd_lines(
     return [line for p in paragraphs for line in textwrap.wrap(to_gsm7(p), width)]
 
 
+@functools.lru_cache(maxsize=USSD_SCREENS_CACHED)
 def ussd(
     reply: Reply,
     options: tuple[Option, ...],
@@ -52,6 +58,7 @@ def ussd(
 
     The first `pinned` options (such as "Recevoir par SMS") are on every page,
     so a citizen need not page to the end of a long answer to use them.
+    Pure, and the same few screens are asked for all day: their pages are cached.
     """
     footer = [to_gsm7(f"{n} {o.label}") for n, o in enumerate(options[:pinned], start=1)]
     # Back and home everywhere but the first page of the main menu.
@@ -100,8 +107,10 @@ def split_sms(whole: str, lang: str) -> tuple[str, str | None]:
             low = middle
         else:
             high = middle - 1
-    cut = whole.rfind(" ", 0, low)
-    cut = cut if cut > low // 2 else low
+    # Cut between lines (options stay whole), else between words, else anywhere.
+    cut = next(
+        (c for c in (whole.rfind("\n", 0, low), whole.rfind(" ", 0, low)) if c > low // 2), low
+    )
     return whole[:cut].rstrip() + suffix, whole[cut:].lstrip()
 
 

@@ -95,6 +95,7 @@ class _Version:
 class CommuneRef:
     """What menus and the matcher need of every commune."""
 
+    id: int
     slug: str
     name: str
     variants: tuple[str, ...]
@@ -170,11 +171,13 @@ def communes(session: Session, redis: redis_lib.Redis | None = None) -> tuple[Co
     if cached is not None and cached[0] == version:
         return cached[1]
     rows = session.execute(
-        select(Commune.slug, Commune.name, Commune.name_variants).order_by(
+        select(Commune.id, Commune.slug, Commune.name, Commune.name_variants).order_by(
             Commune.population.desc(), Commune.name
         )
     )
-    refs = tuple(CommuneRef(slug, name, tuple(variants or ())) for slug, name, variants in rows)
+    refs = tuple(
+        CommuneRef(id_, slug, name, tuple(variants or ())) for id_, slug, name, variants in rows
+    )
     store.communes = (version, refs)
     return refs
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -158,6 +158,9 @@ class CommuneSnapshot:
     built_at: datetime
     valid_after: datetime | None  # the snapshot holds for valid_after < now <= valid_until
     valid_until: datetime | None
+    # Replies built from this snapshot, by screen, language and year (bot/flows/info_common.py):
+    # the snapshot never changes, so neither do they.
+    replies: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def is_sample(self) -> bool:

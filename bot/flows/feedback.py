@@ -31,6 +31,7 @@ from bot.models.enums import AreaKind, Channel, FeedbackCategory, Satisfaction
 from bot.participation import feedback as tickets
 
 MIN_TEXT_LETTERS = 5
+ARRONDISSEMENT_WORD = " arrondissement"
 UNKNOWN_AREA = "unknown"
 DONE = "done"
 
@@ -121,7 +122,12 @@ class Arrondissement:
     needs_commune = True
 
     def prompt(self, ctx: Context) -> Reply:
-        options = [Option(str(id_), name) for id_, name, _ in _arrondissements(ctx)]
+        # "7e", not "7e arrondissement": the question already says it, and 13 of them
+        # must fit a USSD page or two and an SMS.
+        options = [
+            Option(str(id_), name.removesuffix(ARRONDISSEMENT_WORD))
+            for id_, name, _ in _arrondissements(ctx)
+        ]
         options.append(Option(UNKNOWN_AREA, t("feedback.area_unknown", ctx.lang)))
         return Reply(text=t("feedback.ask_area", ctx.lang), options=tuple(options))
 

@@ -75,11 +75,17 @@ def screen(title_key: str) -> Callable[[ScreenBuild], Callable[[Context], Reply]
             snap = snapshot(ctx.session, ctx.commune_slug) if ctx.commune_slug else None
             if snap is None:
                 return Reply(text=t("info.choose_commune", ctx.lang))
-            page = Page(ctx, snap)
-            options = tuple(build(page) or ())
-            return Reply(
-                title=page.title(title_key), text=page.text(), options=options, content=True
-            )
+            # A screen depends only on the snapshot, the language and the year asked.
+            key = (run, ctx.lang, str(ctx.data.get("year")))
+            reply = snap.replies.get(key)
+            if reply is None:
+                page = Page(ctx, snap)
+                options = tuple(build(page) or ())
+                reply = Reply(
+                    title=page.title(title_key), text=page.text(), options=options, content=True
+                )
+                snap.replies[key] = reply
+            return reply
 
         return run
 

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from sqlalchemy import select, update
 
 from bot.content.cache import communes
 from bot.flows import info, participate
 from bot.flows.base import Answer, Context, Go, Option, Reply, Stay, Step, Transition
-from bot.i18n import SUPPORTED_LANGUAGES, t
-from bot.models import Commune, Contact
+from bot.flows.preferences import set_commune, switch_language
+from bot.i18n import t
 
 TOPICS: dict[str, Callable[[Context], Reply]] = {
     "budget": info.budget,
@@ -26,22 +25,13 @@ TOPICS: dict[str, Callable[[Context], Reply]] = {
 }
 
 
-def set_language(ctx: Context, lang: str) -> None:
-    ctx.lang = lang
-    ctx.session.execute(update(Contact).where(Contact.id == ctx.contact_id).values(language=lang))
-
-
-def switch_language(ctx: Context) -> None:
-    """French to English and back (the menu offers the other language)."""
-    set_language(ctx, next(lang for lang in SUPPORTED_LANGUAGES if lang != ctx.lang))
-
-
-def set_commune(ctx: Context, slug: str) -> None:
-    commune_id = ctx.session.scalar(select(Commune.id).where(Commune.slug == slug))
-    ctx.commune_slug = slug
-    ctx.session.execute(
-        update(Contact).where(Contact.id == ctx.contact_id).values(commune_id=commune_id)
-    )
+@functools.lru_cache(maxsize=64)  # a few communes times two languages, on every walk
+def _main_menu(commune_name: str, lang: str) -> Reply:
+    options = [Option(topic, t(f"topic.{topic}", lang)) for topic in TOPICS]
+    options.append(Option("participate", t("menu.participate", lang)))
+    options.append(Option("communes", t("menu.change_commune", lang)))
+    options.append(Option("language", t("menu.language", lang)))
+    return Reply(title=t("menu.title", lang, commune=commune_name), text="", options=tuple(options))
 
 
 class MainMenu:
@@ -52,11 +42,7 @@ class MainMenu:
         if ctx.commune_slug is None:
             return CHOOSE_COMMUNE.prompt(ctx)
         name = next((c.name for c in communes(ctx.session) if c.slug == ctx.commune_slug), "")
-        options = [Option(topic, t(f"topic.{topic}", ctx.lang)) for topic in TOPICS]
-        options.append(Option("participate", t("menu.participate", ctx.lang)))
-        options.append(Option("communes", t("menu.change_commune", ctx.lang)))
-        options.append(Option("language", t("menu.language", ctx.lang)))
-        return Reply(title=t("menu.title", ctx.lang, commune=name), text="", options=tuple(options))
+        return _main_menu(name, ctx.lang)
 
     def handle(self, ctx: Context, answer: Answer) -> Transition:
         if ctx.commune_slug is None:

@@ -8,28 +8,16 @@ picks it) subscribes (bot/participation/subscriptions.py).
 
 from __future__ import annotations
 
-from sqlalchemy import update
-
 from bot.content.cache import communes
 from bot.flows.base import Answer, Context, Go, Option, Reply, Stay, Step, Transition
 from bot.flows.info_common import of_name
+from bot.flows.preferences import set_commune
 from bot.i18n import t
 from bot.matching import Place, fold, match_commune, match_subscription_topic
-from bot.models import Contact
 from bot.models.enums import Topic
 from bot.participation import subscriptions
 
 _TOPICS = frozenset(topic.value for topic in Topic)
-
-
-def _set_commune(ctx: Context, slug: str) -> None:
-    """The commune named after ABONNE becomes the citizen's, as a menu choice would."""
-    ctx.commune_slug = slug
-    ctx.session.execute(
-        update(Contact)
-        .where(Contact.id == ctx.contact_id)
-        .values(commune_id=subscriptions.commune_id(ctx.session, slug))
-    )
 
 
 def start(ctx: Context, answer: Answer) -> str:
@@ -40,7 +28,7 @@ def start(ctx: Context, answer: Answer) -> str:
     places = [Place(c.slug, c.name, c.variants) for c in communes(ctx.session)]
     slug = match_commune(answer.text, places)
     if slug is not None:
-        _set_commune(ctx, slug)
+        set_commune(ctx, slug)
     topic = match_subscription_topic(answer.text)
     if topic is None:
         return "subscribe.topic"

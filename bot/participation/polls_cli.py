@@ -14,7 +14,7 @@ from flask.cli import with_appcontext
 
 from bot.db import get_session, transaction
 from bot.i18n import LOCAL_TIMEZONE, format_datetime
-from bot.participation import polls
+from bot.participation import poll_results, polls
 
 group = click.Group("poll", help="Polls (sondages): create, follow, close, export.")
 
@@ -72,7 +72,7 @@ def create(
 def results(poll_id: int) -> None:
     """Counts by option, then by arrondissement."""
     try:
-        outcome = polls.results(get_session(), poll_id)
+        outcome = poll_results.results(get_session(), poll_id)
     except polls.UnknownPoll as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"poll {outcome.poll_id} ({outcome.status.value}): {outcome.question}")
@@ -91,7 +91,7 @@ def close(poll_id: int) -> None:
     """Close now and send the results to those who answered (never twice)."""
     try:
         with transaction() as session:
-            notified = polls.close_poll(session, poll_id)
+            notified = poll_results.close_poll(session, poll_id)
     except polls.UnknownPoll as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"poll {poll_id} closed; results queued to {notified} participant(s)")
@@ -108,7 +108,9 @@ def export(poll_id: int) -> None:
     except polls.UnknownPoll as error:
         raise click.ClickException(str(error)) from None
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=polls.export_columns(poll), lineterminator="\n")
+    writer = csv.DictWriter(
+        buffer, fieldnames=poll_results.export_columns(poll), lineterminator="\n"
+    )
     writer.writeheader()
-    writer.writerows(polls.export_rows(session, poll_id))
+    writer.writerows(poll_results.export_rows(session, poll_id))
     click.echo(buffer.getvalue(), nl=False)

@@ -10,11 +10,24 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from bot.engine import message_turn
 from bot.gsm import is_gsm7, segment_info
 from bot.models import Contact, OutboundMessage
 from bot.models.enums import Channel
+from bot.redis import get_redis
 
 _ids = itertools.count(1)
+_OPTION = re.compile(r"^(\d+)\.? (.+)$")
+
+
+def option(text: str, label: str) -> str | None:
+    """The number shown before `label` on a USSD screen or in a message ("2 Label",
+    "2. Label", "_2. Label_"), None when it is not offered."""
+    for line in text.removeprefix("CON ").removeprefix("END ").splitlines():
+        found = _OPTION.match(line.strip().strip("_"))
+        if found and found.group(2).startswith(label):
+            return found.group(1)
+    return None
 
 
 class UssdPhone:
@@ -44,15 +57,35 @@ class UssdPhone:
         self.screen = self._post("*".join(self.history))
         return self.screen
 
+    def walk(self, *items: str) -> str:
+        """Send each item in turn (every screen checked): the last screen."""
+        for item in items:
+            self.send(item)
+        return self.screen
+
+    def participate(self, entry: str) -> str:
+        """From the dial to a participation dialog: Cotonou if asked, Participer, `entry`."""
+        if option(self.screen, "Cotonou"):
+            self.choose("Cotonou")
+        self.choose("Participer")
+        return self.choose(entry)
+
     def choose(self, label: str) -> str:
         """Pick the option labelled `label`, paging with 98 until it shows."""
         for _ in range(10):
-            found = re.search(rf"^(\d+) {re.escape(label)}", self.screen[4:], re.MULTILINE)
-            if found:
-                return self.send(found.group(1))
+            number = option(self.screen, label)
+            if number:
+                return self.send(number)
             assert "98 " in self.screen, f"{label!r} not offered:\n{self.screen}"
             self.send("98")
         raise AssertionError(f"{label!r} not found")
+
+    def pages(self) -> list[str]:
+        """The screen shown and the ones after it, paging with 98 while "98 Suite" shows."""
+        pages = [self.screen]
+        while "98 Suite" in pages[-1]:
+            pages.append(self.send("98"))
+        return pages
 
 
 def _post(client: FlaskClient, channel: Channel, phone: str, text: str) -> None:
@@ -101,3 +134,14 @@ def sms(
     client: FlaskClient, session: Session, run_jobs: Callable[[], None], phone: str, text: str
 ) -> list[str]:
     return message(client, session, run_jobs, phone, text, Channel.SMS)
+
+
+def turn(session: Session, contact_id: int, text: str, channel: Channel = Channel.SMS) -> str:
+    """One message straight through the engine (no webhook, no worker): the replies as one
+    text, each SMS checked against GSM-7 and 2 segments."""
+    texts = message_turn(session, get_redis(), contact_id, channel, text).texts
+    session.commit()
+    if channel is Channel.SMS:
+        for reply in texts:
+            assert is_gsm7(reply) and segment_info(reply).segments <= 2, reply
+    return "\n".join(texts)

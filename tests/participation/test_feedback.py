@@ -7,7 +7,6 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
-from bot.content.loader import load_content
 from bot.db import get_session
 from bot.engine import message_turn
 from bot.gsm import is_gsm7
@@ -23,31 +22,19 @@ PHONE = "+2290197111111"
 OTHER = "+2290197222222"
 
 
-@pytest.fixture
-def loaded(session) -> None:
-    load_content(session)
-    session.commit()
-
-
 def _ticket(session) -> Feedback:
     session.expire_all()
     [ticket] = session.scalars(select(Feedback)).all()
     return ticket
 
 
-def _to_participation(phone: UssdPhone) -> None:
-    phone.choose("Cotonou")
-    phone.choose("Participer (avis, questions, sondages)")
-    phone.choose("Signaler un probleme")
-
-
 def test_ussd_dialog_files_a_ticket(client, session, loaded) -> None:
     phone = UssdPhone(client, PHONE)
-    _to_participation(phone)
+    phone.participate("Signaler un probleme")
     assert "De quoi s'agit-il" in phone.screen
     phone.choose("Voirie")
     assert "arrondissement" in phone.screen
-    phone.choose("7e arrondissement")
+    phone.choose("7e")
     assert "quartier" in phone.screen.lower()
     phone.send("Gbegamey")
     phone.send("Nid de poule rue 12*3 devant l'ecole")  # a * typed inside free text
@@ -249,7 +236,7 @@ def test_resolved_asks_whether_it_is_solved(client, session, run_jobs, loaded) -
 
 def test_stop_in_the_middle_of_the_ussd_dialog(client, session, loaded) -> None:
     phone = UssdPhone(client, PHONE)
-    _to_participation(phone)
+    phone.participate("Signaler un probleme")
     phone.choose("Eau")
     end = phone.send("STOP")
     assert end.startswith("END ") and "ne recevrez plus" in end
@@ -309,3 +296,14 @@ def test_cli_lists_masked_and_moves_tickets(app, runner, session, run_jobs, load
     refused = runner.invoke(feedback_cli, ["status", ticket.ref, "received"])
     assert refused.exit_code != 0 and "cannot become" in refused.output
     assert runner.invoke(feedback_cli, ["status", "AV-NONE", "resolved"]).exit_code != 0
+
+
+def test_suite_with_nothing_left_is_not_taken_as_an_answer(session, loaded) -> None:
+    contact = Contact(phone_e164=PHONE)
+    session.add(contact)
+    session.commit()
+    redis = get_redis()
+    message_turn(session, redis, contact.id, Channel.SMS, "AVIS les ordures debordent")
+    [areas] = message_turn(session, redis, contact.id, Channel.SMS, "1").texts  # Cotonou
+    [again] = message_turn(session, redis, contact.id, Channel.SMS, "SUITE").texts
+    assert again == areas

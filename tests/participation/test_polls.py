@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import itertools
 import re
 import threading
 from datetime import UTC, datetime, timedelta
@@ -13,10 +12,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from bot.content.loader import load_content
 from bot.db import get_session
-from bot.engine import message_turn
-from bot.gsm import is_gsm7, segment_info
+from bot.gsm import segment_info
 from bot.models import (
     Area,
     Commune,
@@ -30,20 +27,14 @@ from bot.models import (
 )
 from bot.models.enums import AreaKind, Channel, PollStatus
 from bot.models.types import utcnow
-from bot.participation import polls
+from bot.participation import poll_results, polls
 from bot.participation.polls_cli import group
-from bot.redis import get_queue, get_redis
+from bot.redis import get_queue
+from tests.participation.dialog import UssdPhone, sms, turn
 
 PHONE = "+2290197123456"
 QUESTION = "Quelle priorité pour votre quartier en 2027 ?"
 OPTIONS = ["Éclairage public", "Routes pavées", "Caniveaux"]
-_ids = itertools.count(1)
-
-
-@pytest.fixture
-def loaded(session) -> None:
-    load_content(session)
-    session.commit()
 
 
 def _poll(session, *, political: bool = False, question: str = QUESTION, **times) -> int:
@@ -76,45 +67,9 @@ def _responses(session, poll_id: int) -> list[PollResponse]:
 # --- USSD --------------------------------------------------------------------------------
 
 
-def _screen(client, text: str, session_id: str, phone: str = PHONE) -> str:
-    form = {"sessionId": session_id, "serviceCode": "*202*22#", "phoneNumber": phone, "text": text}
-    response = client.post("/webhooks/at/ussd", data=form)
-    assert response.status_code == 200
-    body = response.get_data(as_text=True)
-    assert body[:4] in ("CON ", "END ")
-    assert len(body[4:]) <= 160 and is_gsm7(body[4:]), body
-    return body
-
-
-class Ussd:
-    """One USSD session, typed as AT sends it: the whole history on every hop."""
-
-    def __init__(self, client, session_id: str, phone: str = PHONE) -> None:
-        self.client, self.session_id, self.phone = client, session_id, phone
-        self.history: list[str] = []
-        self.screen = _screen(client, "", session_id, phone)
-
-    def type(self, item: str) -> str:
-        self.history.append(item)
-        self.screen = _screen(self.client, "*".join(self.history), self.session_id, self.phone)
-        return self.screen
-
-    def pick(self, label: str) -> str:
-        """Type the number the screen shows before `label`, paging with 98 to find it."""
-        while True:
-            found = re.search(rf"^(\d+) {re.escape(label)}", self.screen, re.MULTILINE)
-            if found:
-                return self.type(found.group(1))
-            assert "98 Suite" in self.screen, f"{label!r} not offered:\n{self.screen}"
-            self.type("98")
-
-
-def _ussd_to_polls(client, session_id: str, phone: str = PHONE) -> Ussd:
-    ussd = Ussd(client, session_id, phone)
-    if "1 Cotonou" in ussd.screen:
-        ussd.pick("Cotonou")
-    ussd.pick("Participer")
-    ussd.pick("Sondages")
+def _ussd_to_polls(client, session_id: str) -> UssdPhone:
+    ussd = UssdPhone(client, PHONE, session_id)
+    ussd.participate("Sondages")
     return ussd
 
 
@@ -123,7 +78,7 @@ def test_ussd_answer_then_change_of_mind(client, session, loaded) -> None:
     ussd = _ussd_to_polls(client, "ATUid_poll_1")
     assert "Sondage" in ussd.screen and "Quelle priorité" in ussd.screen
     assert "Votre choix" not in ussd.screen
-    done = ussd.pick("Routes pavées")
+    done = ussd.choose("Routes pavées")
     assert done.startswith("END ")
     assert "Réponse enregistrée : Routes pavées" in done and "jusqu'au" in done
     [response] = _responses(session, poll_id)
@@ -133,7 +88,7 @@ def test_ussd_answer_then_change_of_mind(client, session, loaded) -> None:
 
     again = _ussd_to_polls(client, "ATUid_poll_2")
     assert "Votre choix : Routes pavées" in again.screen
-    changed = again.pick("Caniveaux")
+    changed = again.choose("Caniveaux")
     assert changed.startswith("END ") and "Réponse changée : Caniveaux" in changed
     [response] = _responses(session, poll_id)
     assert response.option_id == _option(session, poll_id, "Caniveaux")
@@ -146,9 +101,9 @@ def test_ussd_several_polls_are_listed_by_question(client, session, loaded) -> N
     ussd = _ussd_to_polls(client, "ATUid_poll_list")
     assert "Sondages en cours" in ussd.screen
     assert "Quelle priorité" in ussd.screen and "..." in ussd.screen  # the long one shortened
-    question = ussd.pick("Faut-il")
+    question = ussd.choose("Faut-il")
     assert "Dantokpa" in question
-    assert ussd.pick("Éclairage public").startswith("END ")
+    assert ussd.choose("Éclairage public").startswith("END ")
     [response] = _responses(session, second)
     assert response.option_id == _option(session, second, "Éclairage public")
 
@@ -156,10 +111,10 @@ def test_ussd_several_polls_are_listed_by_question(client, session, loaded) -> N
 def test_ussd_cut_off_on_the_question_resumes_it(client, session, loaded) -> None:
     poll_id = _poll(session)
     _ussd_to_polls(client, "ATUid_poll_cut")  # then the network drops
-    resumed = Ussd(client, "ATUid_poll_resumed")
+    resumed = UssdPhone(client, PHONE, "ATUid_poll_resumed")
     assert "Reprendre" in resumed.screen
-    assert "Quelle priorité" in resumed.pick("Oui, reprendre")
-    assert resumed.pick("Caniveaux").startswith("END ")
+    assert "Quelle priorité" in resumed.choose("Oui, reprendre")
+    assert resumed.choose("Caniveaux").startswith("END ")
     [response] = _responses(session, poll_id)
     assert response.option_id == _option(session, poll_id, "Caniveaux")
 
@@ -167,7 +122,7 @@ def test_ussd_cut_off_on_the_question_resumes_it(client, session, loaded) -> Non
 def test_ussd_stop_in_the_middle_of_a_poll(client, session, loaded) -> None:
     poll_id = _poll(session)
     ussd = _ussd_to_polls(client, "ATUid_poll_stop")
-    stopped = ussd.type("STOP")
+    stopped = ussd.send("STOP")
     assert stopped.startswith("END ") and "ne recevrez plus" in stopped
     assert _responses(session, poll_id) == []
     contact = session.scalar(select(Contact).where(Contact.phone_e164 == PHONE))
@@ -177,9 +132,9 @@ def test_ussd_stop_in_the_middle_of_a_poll(client, session, loaded) -> None:
 def test_ussd_poll_closed_while_its_question_is_shown(client, session, loaded) -> None:
     poll_id = _poll(session)
     ussd = _ussd_to_polls(client, "ATUid_poll_late")
-    polls.close_poll(session, poll_id)
+    poll_results.close_poll(session, poll_id)
     session.commit()
-    refused = ussd.pick("Caniveaux")
+    refused = ussd.choose("Caniveaux")
     assert refused.startswith("END ") and "ne prend pas de réponses" in refused
     assert _responses(session, poll_id) == []
 
@@ -187,44 +142,13 @@ def test_ussd_poll_closed_while_its_question_is_shown(client, session, loaded) -
 # --- SMS and WhatsApp --------------------------------------------------------------------
 
 
-def _say(session, contact_id: int, text: str, channel: Channel = Channel.SMS) -> str:
-    texts = message_turn(session, get_redis(), contact_id, channel, text).texts
-    session.commit()
-    for message in texts:
-        if channel is Channel.SMS:
-            assert is_gsm7(message) and segment_info(message).segments <= 2, message
-    return "\n".join(texts)
-
-
-def _sms_webhook(client, session, run_jobs, text: str, phone: str = PHONE) -> list[str]:
-    """An SMS through the AT webhook and the worker; the replies the console provider got."""
-    session.expire_all()
-    before = session.scalar(select(func.max(OutboundMessage.id))) or 0
-    form = {
-        "from": phone,
-        "to": "20880",
-        "text": text,
-        "date": "2026-11-22 10:00:00",
-        "id": f"ATXid_poll_{next(_ids)}",
-        "linkId": "",
-    }
-    assert client.post("/webhooks/at/sms", data=form).status_code == 200
-    run_jobs()
-    session.expire_all()
-    rows = session.scalars(select(OutboundMessage).where(OutboundMessage.id > before))
-    texts = [row.text for row in rows]
-    for message in texts:
-        assert is_gsm7(message) and segment_info(message).segments <= 2, message
-    return texts
-
-
 def test_sms_keyword_then_number_through_the_webhook(client, session, loaded, run_jobs) -> None:
     poll_id = _poll(session)
-    [communes] = _sms_webhook(client, session, run_jobs, "SONDAGE")
+    [communes] = sms(client, session, run_jobs, PHONE, "SONDAGE")
     assert "Cotonou" in communes  # the commune is asked first
-    [question] = _sms_webhook(client, session, run_jobs, "1")
+    [question] = sms(client, session, run_jobs, PHONE, "1")
     assert "Quelle priorité" in question and "2 Routes pavées" in question
-    [done] = _sms_webhook(client, session, run_jobs, "2")
+    [done] = sms(client, session, run_jobs, PHONE, "2")
     assert "Réponse enregistrée : Routes pavées" in done
     [response] = _responses(session, poll_id)
     assert response.channel is Channel.SMS
@@ -235,17 +159,17 @@ def test_sms_text_answers_are_matched_fuzzily(session, loaded) -> None:
     poll_id = _poll(session)
     cotonou = session.scalar(select(Commune.id).where(Commune.slug == "cotonou"))
     contact_id = _contact(session, commune_id=cotonou)
-    question = _say(session, contact_id, "sondage")
+    question = turn(session, contact_id, "sondage")
     assert "Quelle priorité" in question
-    assert "Réponse enregistrée : Routes pavées" in _say(session, contact_id, "routes pavees")
+    assert "Réponse enregistrée : Routes pavées" in turn(session, contact_id, "routes pavees")
     # Answered again in one message, with a typo: the choice changes.
-    changed = _say(session, contact_id, "SONDAGE canivaux")
+    changed = turn(session, contact_id, "SONDAGE canivaux")
     assert "Réponse changée : Caniveaux" in changed
-    assert "Réponse changée : Éclairage public" in _say(session, contact_id, "SONDAGE 1")
+    assert "Réponse changée : Éclairage public" in turn(session, contact_id, "SONDAGE 1")
     [response] = _responses(session, poll_id)
     assert response.option_id == _option(session, poll_id, "Éclairage public")
     # After the end of the dialog, a number is a main-menu choice again, not an answer.
-    assert "Réponse" not in _say(session, contact_id, "2")
+    assert "Réponse" not in turn(session, contact_id, "2")
     assert len(_responses(session, poll_id)) == 1
 
 
@@ -253,19 +177,19 @@ def test_sms_unknown_words_after_the_keyword_show_the_question(session, loaded) 
     poll_id = _poll(session)
     cotonou = session.scalar(select(Commune.id).where(Commune.slug == "cotonou"))
     contact_id = _contact(session, commune_id=cotonou)
-    reply = _say(session, contact_id, "SONDAGE peut-etre")
+    reply = turn(session, contact_id, "SONDAGE peut-etre")
     assert "Quelle priorité" in reply and "3 Caniveaux" in reply
     assert _responses(session, poll_id) == []
 
 
 def test_sms_stop_in_the_middle_then_the_menu(client, session, loaded, run_jobs) -> None:
     poll_id = _poll(session)
-    _sms_webhook(client, session, run_jobs, "SONDAGE")
-    [question] = _sms_webhook(client, session, run_jobs, "1")
+    sms(client, session, run_jobs, PHONE, "SONDAGE")
+    [question] = sms(client, session, run_jobs, PHONE, "1")
     assert "Quelle priorité" in question
-    [confirmation] = _sms_webhook(client, session, run_jobs, "STOP")
+    [confirmation] = sms(client, session, run_jobs, PHONE, "STOP")
     assert "ne recevrez plus" in confirmation
-    [menu] = _sms_webhook(client, session, run_jobs, "2")
+    [menu] = sms(client, session, run_jobs, PHONE, "2")
     # Not an answer to the poll: the dialog ended, "2" is the main menu's second topic.
     assert "Compte administratif" in menu
     assert _responses(session, poll_id) == []
@@ -274,10 +198,10 @@ def test_sms_stop_in_the_middle_then_the_menu(client, session, loaded, run_jobs)
 def test_whatsapp_dialog(session, loaded) -> None:
     poll_id = _poll(session)
     contact_id = _contact(session)
-    assert "Cotonou" in _say(session, contact_id, "Sondage", Channel.WHATSAPP)
-    question = _say(session, contact_id, "Cotonou", Channel.WHATSAPP)
+    assert "Cotonou" in turn(session, contact_id, "Sondage", Channel.WHATSAPP)
+    question = turn(session, contact_id, "Cotonou", Channel.WHATSAPP)
     assert question.startswith("*Sondage*") and "\n3. Caniveaux" in question
-    done = _say(session, contact_id, "Caniveaux", Channel.WHATSAPP)
+    done = turn(session, contact_id, "Caniveaux", Channel.WHATSAPP)
     assert "Réponse enregistrée : Caniveaux" in done and "jusqu'au" in done
     [response] = _responses(session, poll_id)
     assert response.channel is Channel.WHATSAPP
@@ -285,11 +209,11 @@ def test_whatsapp_dialog(session, loaded) -> None:
 
 def test_no_open_poll_is_said_politely(session, loaded) -> None:
     closed = _poll(session)
-    polls.close_poll(session, closed)
+    poll_results.close_poll(session, closed)
     later = _poll(session, opens_at=utcnow() + timedelta(days=1))
     cotonou = session.scalar(select(Commune.id).where(Commune.slug == "cotonou"))
     contact_id = _contact(session, commune_id=cotonou)
-    reply = _say(session, contact_id, "SONDAGE 1")
+    reply = turn(session, contact_id, "SONDAGE 1")
     assert "Aucun sondage n'est ouvert à Cotonou" in reply
     for poll_id in (closed, later):
         with pytest.raises(ValueError, match="takes no answers"):
@@ -426,7 +350,7 @@ def test_results_by_option_and_by_arrondissement(session, loaded) -> None:
     for phone, area_id, label in voters:
         contact_id = _contact(session, phone, area_id=area_id)
         polls.respond(session, poll_id, contact_id, _option(session, poll_id, label), Channel.SMS)
-    outcome = polls.results(session, poll_id)
+    outcome = poll_results.results(session, poll_id)
     assert outcome.total == 4
     assert [(o.label, o.count, o.percent) for o in outcome.options] == [
         ("Éclairage public", 0, 0),
@@ -436,7 +360,7 @@ def test_results_by_option_and_by_arrondissement(session, loaded) -> None:
     assert outcome.by_area == {
         "1er arrondissement": {"Éclairage public": 0, "Routes pavées": 2, "Caniveaux": 0},
         "2e arrondissement": {"Éclairage public": 0, "Routes pavées": 0, "Caniveaux": 1},
-        polls.UNKNOWN_AREA: {"Éclairage public": 0, "Routes pavées": 1, "Caniveaux": 0},
+        poll_results.UNKNOWN_AREA: {"Éclairage public": 0, "Routes pavées": 1, "Caniveaux": 0},
     }
 
 
@@ -470,7 +394,7 @@ def test_closing_sends_the_results_once_to_each_participant(session, loaded, run
     assert "Poll results" in english.text and "Caniveaux: 50% (2)" in english.text
     assert "4 answer(s)" in english.text
 
-    assert polls.close_poll(session, poll_id) == 0  # a second closing sends nothing
+    assert poll_results.close_poll(session, poll_id) == 0  # a second closing sends nothing
     session.commit()
     run_jobs()
     assert session.scalar(select(func.count()).select_from(OutboundMessage)) == 3
@@ -496,7 +420,7 @@ def test_a_political_poll_keeps_no_number(session, loaded) -> None:
     assert response.voter_key == polls.voter_key(poll_id, contact_id)
     # Who took part is known (to send the results), not what they chose.
     assert session.scalar(select(PollParticipant.contact_id)) == contact_id
-    [row] = polls.export_rows(session, poll_id)
+    [row] = poll_results.export_rows(session, poll_id)
     assert set(row) == {"option", "area", "channel", "responded_at"}
     assert row["option"] == "Caniveaux" and row["area"] == "1er arrondissement"
     assert re.fullmatch(r"\d{4}-\d\d-\d\d", row["responded_at"])  # the day only
@@ -508,9 +432,9 @@ def test_an_ordinary_poll_export_shows_the_masked_phone(session, loaded) -> None
     polls.respond(session, poll_id, contact_id, _option(session, poll_id, "Caniveaux"), "sms")
     [response] = _responses(session, poll_id)
     assert response.contact_id == contact_id
-    [row] = polls.export_rows(session, poll_id)
+    [row] = poll_results.export_rows(session, poll_id)
     assert row["phone"] == "+229 01 97 ** ** 56"
-    assert row["area"] == polls.UNKNOWN_AREA
+    assert row["area"] == poll_results.UNKNOWN_AREA
     assert datetime.fromisoformat(row["responded_at"]).utcoffset() == timedelta(hours=1)
 
 
@@ -607,9 +531,9 @@ def test_the_sms_answering_a_political_poll_is_not_kept_word_for_word(
     client, session, loaded, run_jobs
 ) -> None:
     poll_id = _poll(session, political=True)
-    _sms_webhook(client, session, run_jobs, "SONDAGE")
-    _sms_webhook(client, session, run_jobs, "1")
-    [done] = _sms_webhook(client, session, run_jobs, "Caniveaux")
+    sms(client, session, run_jobs, PHONE, "SONDAGE")
+    sms(client, session, run_jobs, PHONE, "1")
+    [done] = sms(client, session, run_jobs, PHONE, "Caniveaux")
     assert "Caniveaux" in done
     [response] = _responses(session, poll_id)
     assert response.contact_id is None

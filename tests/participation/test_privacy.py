@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import conversation
-from bot.content.loader import load_content
 from bot.gsm import segment_info, to_gsm7
 from bot.i18n import t
 from bot.models import (
@@ -27,6 +26,7 @@ from bot.models import (
 from bot.models.enums import Channel, FeedbackCategory, Provider, Topic
 from bot.participation.privacy import erase_contact, summary
 from bot.redis import get_redis
+from tests.participation.dialog import UssdPhone, message
 from tests.participation.test_subscriptions import (
     PHONE,
     USSD_MY_DATA,
@@ -34,16 +34,8 @@ from tests.participation.test_subscriptions import (
     contact_by_phone,
     new_contact,
     rows,
-    send,
     subscribed,
 )
-from tests.test_engine import dial, walk
-
-
-@pytest.fixture
-def loaded(session: Session) -> None:
-    load_content(session)
-    session.commit()
 
 
 def held_elsewhere(session: Session, contact_id: int) -> None:
@@ -102,7 +94,7 @@ def test_mes_donnees_sums_up_in_one_reply(client, session, loaded, run_jobs, cha
     contact_id = new_contact(session, language="fr", commune="abomey-calavi")
     subscribed(session, contact_id, Topic.BUDGET, Topic.ALL)
     held_elsewhere(session, contact_id)
-    [reply] = send(client, run_jobs, session, channel, "MES DONNEES")
+    [reply] = message(client, session, run_jobs, PHONE, "MES DONNEES", channel)
     for words in (
         PHONE,
         "Langue : français" if channel is Channel.WHATSAPP else "Langue : francais",
@@ -119,13 +111,13 @@ def test_mes_donnees_sums_up_in_one_reply(client, session, loaded, run_jobs, cha
     if channel is Channel.SMS:
         assert segment_info(reply).segments <= 2 and "SUITE" not in reply
     # A last word: "1" now answers the main menu, not a step of the summary.
-    [next_reply] = send(client, run_jobs, session, channel, "1")
+    [next_reply] = message(client, session, run_jobs, PHONE, "1", channel)
     assert "Budget" in next_reply and contact_by_phone(session) is not None
 
 
 def test_my_data_in_english(client, session, loaded, run_jobs) -> None:
     new_contact(session, language="en")
-    [reply] = send(client, run_jobs, session, Channel.SMS, "MY DATA")
+    [reply] = message(client, session, run_jobs, PHONE, "MY DATA")
     assert "Number: " + PHONE in reply and "Language: English" in reply
     assert "Alerts: none" in reply and "Send SUPPRIMER" in reply
 
@@ -133,11 +125,9 @@ def test_my_data_in_english(client, session, loaded, run_jobs) -> None:
 def test_ussd_summary_pages_and_offers_erasing(client, session, loaded) -> None:
     contact_id = new_contact(session)
     subscribed(session, contact_id, Topic.BUDGET)
-    pages = [walk(client, *USSD_MY_DATA, phone=PHONE)[-1]]
-    history = "*".join(USSD_MY_DATA)
-    while "98 Suite" in pages[-1]:
-        history += "*98"
-        pages.append(dial(client, history, phone=PHONE))
+    phone = UssdPhone(client, PHONE)
+    phone.walk(*USSD_MY_DATA)
+    pages = phone.pages()
     whole = "\n".join(pages)
     assert PHONE in whole and "Cotonou (Budget)" in whole and "Messages recus" in whole
     assert "1 Supprimer mes données" in pages[-1]
@@ -150,15 +140,15 @@ def test_erase_by_sms_end_to_end(client, session, loaded, run_jobs, caplog) -> N
     subscribed(session, contact_id, Topic.BUDGET, Topic.URGENCES)
     held_elsewhere(session, contact_id)
     # Conversation state on every channel: a WhatsApp dialog, a USSD session cut off.
-    send(client, run_jobs, session, Channel.WHATSAPP, "ABONNE")
-    walk(client, *USSD_MY_DATA, phone=PHONE)
+    message(client, session, run_jobs, PHONE, "ABONNE", Channel.WHATSAPP)
+    UssdPhone(client, PHONE).walk(*USSD_MY_DATA)
     redis = get_redis()
     assert redis.keys("conv:*")
 
-    [question] = send(client, run_jobs, session, Channel.SMS, "SUPPRIMER")
+    [question] = message(client, session, run_jobs, PHONE, "SUPPRIMER")
     assert "1 Oui, supprimer" in question and "2 Non" in question
     assert contact_by_phone(session) is not None  # nothing before the confirmation
-    assert send(client, run_jobs, session, Channel.SMS, "OUI") == []  # rows went with it
+    assert message(client, session, run_jobs, PHONE, "OUI") == []  # rows went with it
 
     sent = [getattr(r, "fields", {}).get("text") for r in caplog.records]
     assert to_gsm7(t("privacy.erased")) in sent  # the console provider did send it
@@ -179,9 +169,10 @@ def test_erase_by_ussd(client, session, loaded) -> None:
     contact_id = new_contact(session)
     subscribed(session, contact_id, Topic.SESSIONS)
     held_elsewhere(session, contact_id)
-    confirm = walk(client, *USSD_MY_DATA, "1", phone=PHONE)[-1]
+    phone = UssdPhone(client, PHONE)
+    confirm = phone.walk(*USSD_MY_DATA, "1")
     assert "1 Oui, supprimer" in confirm and "2 Non" in confirm
-    done = dial(client, "*".join([*USSD_MY_DATA, "1", "1"]), phone=PHONE)
+    done = phone.send("1")
     assert done == "END " + to_gsm7(t("privacy.erased"))
     assert contact_by_phone(session) is None
     for model in (InboundMessage, OutboundMessage, Consent, Subscription, PollParticipant):
@@ -190,7 +181,7 @@ def test_erase_by_ussd(client, session, loaded) -> None:
     assert ticket.contact_id is None
     assert get_redis().keys("conv:*") == []
     # The number is a stranger now: a new dial starts from the commune choice.
-    assert "Choisissez votre commune" in dial(client, "", session_id="ATUid_after", phone=PHONE)
+    assert "Choisissez votre commune" in UssdPhone(client, PHONE, session_id="ATUid_after").screen
 
 
 @pytest.mark.parametrize("channel", [Channel.SMS, Channel.USSD])
@@ -198,11 +189,12 @@ def test_erase_declined_keeps_everything(client, session, loaded, run_jobs, chan
     contact_id = new_contact(session)
     subscribed(session, contact_id, Topic.BUDGET)
     if channel is Channel.USSD:
-        kept = walk(client, *USSD_MY_DATA, "1", "2", phone=PHONE)[-1]
+        kept = UssdPhone(client, PHONE).walk(*USSD_MY_DATA, "1", "2")
         assert kept == "END " + to_gsm7(t("privacy.kept"))
     else:
-        send(client, run_jobs, session, channel, "SUPPRIMER")
-        assert send(client, run_jobs, session, channel, "Non") == [to_gsm7(t("privacy.kept"))]
+        message(client, session, run_jobs, PHONE, "SUPPRIMER", channel)
+        declined = message(client, session, run_jobs, PHONE, "Non", channel)
+        assert declined == [to_gsm7(t("privacy.kept"))]
     contact = contact_by_phone(session)
     assert contact is not None and contact.id == contact_id
     assert len(rows(session, Subscription)) == 1 and len(rows(session, Consent)) == 1

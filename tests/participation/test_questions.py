@@ -3,17 +3,15 @@ dialog on USSD, SMS and WhatsApp (through the real webhooks and a real worker)."
 
 from __future__ import annotations
 
-import re
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.content.loader import load_content
 from bot.db import get_session
-from bot.engine import message_turn
 from bot.gsm import is_gsm7, segment_info
 from bot.models import AuditLog, Commune, Contact, Event, OutboundMessage, Question
 from bot.models.enums import Channel, EventStatus, EventType
@@ -31,6 +29,7 @@ from bot.participation.questions import (
 )
 from bot.participation.questions_cli import group as questions_cli
 from bot.redis import get_redis
+from tests.participation.dialog import UssdPhone, option, sms, turn
 
 PHONE = "+2290197550001"
 
@@ -45,12 +44,6 @@ WATER = [
     "Pas d'eau au robinet depuis deux semaines à Akpakpa",
 ]
 ROAD = "Quand est-ce que la route de Godomey sera refaite ?"
-
-
-@pytest.fixture
-def loaded(session) -> None:
-    load_content(session)
-    session.commit()
 
 
 def _commune_id(session, slug: str) -> int:
@@ -349,63 +342,11 @@ def test_answering_an_unknown_group_or_with_no_text_fails(session, event) -> Non
 
 # --- USSD ------------------------------------------------------------------------------
 
-_OPTION = re.compile(r"^(\d+)\.? (.+)$")
 
-
-def _option(screen: str, label: str) -> str | None:
-    """The number shown before `label` on a screen or in a message, None when absent."""
-    for line in screen.removeprefix("CON ").removeprefix("END ").splitlines():
-        found = _OPTION.match(line.strip().strip("_"))
-        if found and found.group(2).startswith(label):
-            return found.group(1)
-    return None
-
-
-class UssdPhone:
-    """A basic phone dialling the service: AT posts the whole input history each hop."""
-
-    def __init__(self, client, phone: str = PHONE, session_id: str = "ATUid_q1") -> None:
-        self.client, self.phone, self.session_id = client, phone, session_id
-        self.history: list[str] = []
-        self.screen = self._post("")
-
-    def _post(self, text: str) -> str:
-        form = {
-            "sessionId": self.session_id,
-            "serviceCode": "*202*22#",
-            "phoneNumber": self.phone,
-            "text": text,
-        }
-        response = self.client.post("/webhooks/at/ussd", data=form)
-        assert response.status_code == 200
-        body = response.get_data(as_text=True)
-        assert body[:4] in ("CON ", "END "), body
-        assert len(body) - 4 <= 160, body
-        assert is_gsm7(body), body
-        return body
-
-    def send(self, item: str) -> str:
-        self.history.append(item)
-        self.screen = self._post("*".join(self.history))
-        return self.screen
-
-    def choose(self, label: str) -> str:
-        """Pick the option `label`, paging with 98 until it shows."""
-        for _ in range(5):
-            number = _option(self.screen, label)
-            if number:
-                return self.send(number)
-            assert "98 Suite" in self.screen, self.screen
-            self.send("98")
-        raise AssertionError(f"{label!r} not offered")
-
-
-def _ussd_to_question(client, phone: str = PHONE, session_id: str = "ATUid_q1") -> UssdPhone:
-    phone_ = UssdPhone(client, phone, session_id)
-    phone_.choose("Cotonou")
-    phone_.choose("Participer")
-    phone_.choose("Question pour une seance")
-    return phone_
+def _ussd_to_question(client) -> UssdPhone:
+    phone = UssdPhone(client, PHONE, session_id="ATUid_q1")
+    phone.participate("Question pour une seance")
+    return phone
 
 
 def test_ussd_dialog_records_the_question(client, session, event) -> None:
@@ -438,7 +379,7 @@ def test_ussd_stop_as_the_question_opts_out(client, session, event) -> None:
 
 def test_ussd_cut_off_while_typing_resumes_on_the_question(client, session, event) -> None:
     _ussd_to_question(client)  # the network drops here
-    again = UssdPhone(client, session_id="ATUid_q2")
+    again = UssdPhone(client, PHONE, session_id="ATUid_q2")
     assert "Reprendre" in again.screen
     prompt = again.choose("Oui")
     assert "Écrivez votre question" in prompt
@@ -465,94 +406,71 @@ def test_ussd_choice_between_two_sessions(client, session, event) -> None:
 # --- SMS, through the webhook and the worker ---------------------------------------------
 
 
-class SmsPhone:
-    def __init__(self, client, session, run_jobs, phone: str = PHONE) -> None:
-        self.client, self.session, self.run_jobs, self.phone = client, session, run_jobs, phone
-        self.seen = 0
+@pytest.fixture
+def send_sms(client, session, run_jobs) -> Callable[[str], str]:
+    """An SMS from PHONE through the AT webhook and the worker: its replies, as one text."""
 
-    def send(self, text: str) -> str:
-        form = {
-            "from": self.phone,
-            "to": "20880",
-            "text": text,
-            "date": "2026-11-22 10:00:00",
-            "id": uuid.uuid4().hex,
-            "linkId": "",
-        }
-        assert self.client.post("/webhooks/at/sms", data=form).status_code == 200
-        self.run_jobs()
-        self.session.expire_all()
-        rows = self.session.scalars(
-            select(OutboundMessage)
-            .join(Contact, OutboundMessage.contact_id == Contact.id)
-            .where(Contact.phone_e164 == self.phone, OutboundMessage.id > self.seen)
-            .order_by(OutboundMessage.id)
-        ).all()
-        assert rows, f"no reply to {text!r}"
-        self.seen = rows[-1].id
-        for row in rows:
-            assert is_gsm7(row.text) and segment_info(row.text).segments <= 2, row.text
-        return "\n".join(row.text for row in rows)
+    def send(text: str) -> str:
+        replies = sms(client, session, run_jobs, PHONE, text)
+        assert replies, f"no reply to {text!r}"
+        return "\n".join(replies)
+
+    return send
 
 
-def test_sms_keyword_with_the_question_records_it_at_once(client, session, run_jobs, event) -> None:
-    sms = SmsPhone(client, session, run_jobs)
-    sms.send("cotonou")
-    done = sms.send("QUESTION pourquoi les caniveaux de Zogbo sont bouches ?")
+def test_sms_keyword_with_the_question_records_it_at_once(session, event, send_sms) -> None:
+    send_sms("cotonou")
+    done = send_sms("QUESTION pourquoi les caniveaux de Zogbo sont bouches ?")
     assert "Merci" in done and "enregistrée" in done
     [question] = session.scalars(select(Question)).all()
     assert question.text == "pourquoi les caniveaux de Zogbo sont bouches ?"
     assert question.channel is Channel.SMS and question.event_id == event.id
     # The dialog is over: the next message starts from the menu.
-    assert "Budget" in sms.send("1")
+    assert "Budget" in send_sms("1")
 
 
-def test_sms_keyword_before_the_commune_is_known(client, session, run_jobs, event) -> None:
-    sms = SmsPhone(client, session, run_jobs)
-    communes = sms.send("QUESTION pourquoi les caniveaux de Zogbo sont bouches ?")
-    confirm = sms.send(_option(communes, "Cotonou"))
+def test_sms_keyword_before_the_commune_is_known(session, event, send_sms) -> None:
+    communes = send_sms("QUESTION pourquoi les caniveaux de Zogbo sont bouches ?")
+    confirm = send_sms(option(communes, "Cotonou"))
     assert "pourquoi les caniveaux" in confirm and "Pour quelle séance" in confirm
-    number = _option(confirm, "Reddition de comptes")
-    assert number == "1" and _option(confirm, "Session") is None
-    assert "Merci" in sms.send(number)
+    number = option(confirm, "Reddition de comptes")
+    assert number == "1" and option(confirm, "Session") is None
+    assert "Merci" in send_sms(number)
     assert session.scalar(select(Question.event_id)) == event.id
 
 
-def test_sms_menu_path_and_a_short_answer(client, session, run_jobs, event) -> None:
-    sms = SmsPhone(client, session, run_jobs)
-    menu = sms.send("cotonou")
-    participate = sms.send(_option(menu, "Participer"))
-    prompt = sms.send(_option(participate, "Question pour une seance"))
+def test_sms_menu_path_and_a_short_answer(session, event, send_sms) -> None:
+    menu = send_sms("cotonou")
+    participate = send_sms(option(menu, "Participer"))
+    prompt = send_sms(option(participate, "Question pour une seance"))
     assert "Écrivez votre question" in prompt
-    assert "trop courte" in sms.send("ok")
-    assert "trop courte" in sms.send("QUESTION")  # the keyword alone is no question
-    assert "Merci" in sms.send("Question: quand l'eau va revenir au robinet a Akpakpa ?")
+    assert "trop courte" in send_sms("ok")
+    assert "trop courte" in send_sms("QUESTION")  # the keyword alone is no question
+    assert "Merci" in send_sms("Question: quand l'eau va revenir au robinet a Akpakpa ?")
     [question] = session.scalars(select(Question)).all()
     assert question.text == "quand l'eau va revenir au robinet a Akpakpa ?"
 
 
-def test_sms_stop_in_the_middle_of_the_question(client, session, run_jobs, event) -> None:
-    sms = SmsPhone(client, session, run_jobs)
-    sms.send("cotonou")
-    assert "Écrivez votre question" in sms.send("QUESTION")
-    assert "ne recevrez plus" in sms.send("STOP")
+def test_sms_stop_in_the_middle_of_the_question(session, event, send_sms) -> None:
+    send_sms("cotonou")
+    assert "Écrivez votre question" in send_sms("QUESTION")
+    assert "ne recevrez plus" in send_sms("STOP")
     contact = session.scalar(select(Contact).where(Contact.phone_e164 == PHONE))
     assert contact.opted_out_at is not None
     # Not taken as the question ("too short"): the menu answers.
-    reply = sms.send("1")
+    reply = send_sms("1")
     assert "Budget" in reply and "trop courte" not in reply
     assert _count(session, Question) == 0
 
 
-def test_no_session_collecting_questions(client, session, run_jobs, event) -> None:
+def test_no_session_collecting_questions(session, event, send_sms) -> None:
     for open_event in open_events(session, "cotonou"):
         open_event.accepts_questions = False
     session.commit()
-    sms = SmsPhone(client, session, run_jobs)
-    sms.send("cotonou")
-    none = sms.send("QUESTION pourquoi les caniveaux de Zogbo ?")
+    send_sms("cotonou")
+    none = send_sms("QUESTION pourquoi les caniveaux de Zogbo ?")
     assert "Aucune séance" in none and "REDDITION" in none and "Cotonou" in none
-    assert "Budget" in sms.send("1")  # the dialog ended
+    assert "Budget" in send_sms("1")  # the dialog ended
     assert _count(session, Question) == 0
 
 
@@ -560,9 +478,7 @@ def test_no_session_collecting_questions(client, session, run_jobs, event) -> No
 
 
 def _whatsapp(session, contact_id: int, text: str) -> str:
-    texts = message_turn(session, get_redis(), contact_id, Channel.WHATSAPP, text).texts
-    session.commit()
-    return "\n".join(texts)
+    return turn(session, contact_id, text, Channel.WHATSAPP)
 
 
 def test_whatsapp_dialog(session, event) -> None:
@@ -582,9 +498,9 @@ def test_whatsapp_menu_path_with_two_sessions(session, event) -> None:
     council = _new_event(session, days=3, type=EventType.SESSION_ORDINAIRE)
     contact = _contact(session, slug="cotonou")
     menu = _whatsapp(session, contact.id, "menu")
-    participate = _whatsapp(session, contact.id, _option(menu, "Participer"))
-    choice = _whatsapp(session, contact.id, _option(participate, "Question pour une"))
-    assert _option(choice, "Session ordinaire du conseil") == "1"  # soonest first
+    participate = _whatsapp(session, contact.id, option(menu, "Participer"))
+    choice = _whatsapp(session, contact.id, option(participate, "Question pour une"))
+    assert option(choice, "Session ordinaire du conseil") == "1"  # soonest first
     assert "Écrivez votre question" in _whatsapp(session, contact.id, "1")
     assert "Merci" in _whatsapp(session, contact.id, "Pourquoi les caniveaux sont bouchés ?")
     assert session.scalar(select(Question.event_id)) == council.id

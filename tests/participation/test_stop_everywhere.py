@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import select
 
 from bot import conversation
-from bot.content.loader import load_content
 from bot.models import Commune, Contact, Subscription
 from bot.models.enums import Channel, Topic
 from bot.models.types import utcnow
@@ -38,9 +37,7 @@ MENU_ENTRIES = [
 
 
 @pytest.fixture
-def loaded(session) -> None:
-    load_content(session)
-    session.commit()
+def poll_open(session, loaded) -> None:
     polls.create_poll(
         session, "cotonou", "Priorite 2027 ?", ["Routes", "Ecoles"], utcnow() + timedelta(days=3)
     )
@@ -69,7 +66,7 @@ def _assert_everything_stopped(session, contact_id: int) -> None:
 @pytest.mark.parametrize("channel", [Channel.SMS, Channel.WHATSAPP])
 @pytest.mark.parametrize(("keyword", "asked"), DIALOGS)
 def test_stop_in_the_middle_of_a_message_dialog(
-    client, session, run_jobs, loaded, channel, keyword, asked
+    client, session, run_jobs, poll_open, channel, keyword, asked
 ) -> None:
     contact_id = _subscribed(session)
     [first] = message(client, session, run_jobs, PHONE, keyword, channel)
@@ -82,12 +79,10 @@ def test_stop_in_the_middle_of_a_message_dialog(
 
 
 @pytest.mark.parametrize("entry", MENU_ENTRIES)
-def test_stop_typed_in_the_middle_of_a_ussd_dialog(client, session, loaded, entry) -> None:
+def test_stop_typed_in_the_middle_of_a_ussd_dialog(client, session, poll_open, entry) -> None:
     contact_id = _subscribed(session)
     phone = UssdPhone(client, PHONE)
-    phone.choose("Cotonou")
-    phone.choose("Participer (avis, questions, sondages)")
-    phone.choose(entry)
+    phone.participate(entry)
     assert phone.screen.startswith("CON ")
     end = phone.send("STOP")
     assert end.startswith("END ") and "ne recevrez plus" in end

@@ -8,38 +8,28 @@ back from `outbound_messages`.
 from __future__ import annotations
 
 import threading
-import uuid
-from collections.abc import Callable
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import conversation
-from bot.content.loader import load_content
 from bot.db import get_session
 from bot.engine import message_turn
-from bot.gsm import is_gsm7, segment_info, to_gsm7
+from bot.gsm import to_gsm7
 from bot.i18n import t
-from bot.models import Commune, Consent, Contact, OutboundMessage, Subscription
+from bot.models import Commune, Consent, Contact, Subscription
 from bot.models.enums import Channel, Topic
 from bot.participation import subscriptions
 from bot.participation.subscriptions import PURPOSE, WORDING_VERSION
 from bot.redis import get_redis
-from tests.test_engine import dial, walk
+from tests.participation.dialog import UssdPhone, message
 
 PHONE = "+2290197334455"
 # Main menu (commune known): 10 Participer; participation menu: 5 alerts, 6 my data.
 USSD_SUBSCRIBE = ["10", "5"]
 USSD_MY_DATA = ["10", "6"]
-
-
-@pytest.fixture
-def loaded(session: Session) -> None:
-    load_content(session)
-    session.commit()
 
 
 def commune_id(session: Session, slug: str) -> int:
@@ -74,54 +64,6 @@ def contact_by_phone(session: Session) -> Contact | None:
     return session.scalar(select(Contact).where(Contact.phone_e164 == PHONE))
 
 
-def send(
-    client: FlaskClient,
-    run_jobs: Callable[[], None],
-    session: Session,
-    channel: Channel,
-    text: str,
-) -> list[str]:
-    """One message through the provider's webhook, answered by the worker: the replies."""
-    session.rollback()
-    after = session.scalar(select(func.max(OutboundMessage.id))) or 0
-    if channel is Channel.SMS:
-        form = {
-            "from": PHONE,
-            "to": "20880",
-            "text": text,
-            "date": "2026-11-22 10:00:00",
-            "id": f"ATXid_{uuid.uuid4().hex}",
-            "linkId": "",
-        }
-        response = client.post("/webhooks/at/sms", data=form)
-    else:
-        form = {
-            "MessageSid": f"SM{uuid.uuid4().hex}",
-            "AccountSid": "AC" + "0" * 32,
-            "From": f"whatsapp:{PHONE}",
-            "To": "whatsapp:+2290100000000",
-            "Body": text,
-            "NumMedia": "0",
-        }
-        response = client.post("/webhooks/twilio/messages", data=form)
-    assert response.status_code == 200
-    run_jobs()
-    session.rollback()
-    replies = list(
-        session.scalars(
-            select(OutboundMessage.text)
-            .join(Contact, Contact.id == OutboundMessage.contact_id)
-            .where(Contact.phone_e164 == PHONE, OutboundMessage.id > after)
-            .order_by(OutboundMessage.id)
-        )
-    )
-    for reply in replies:
-        if channel is Channel.SMS:
-            assert is_gsm7(reply), reply
-            assert segment_info(reply).segments <= 2, reply
-    return replies
-
-
 def rows(session: Session, model: type) -> list:
     session.rollback()
     return list(session.scalars(select(model).order_by(model.id)))
@@ -135,12 +77,12 @@ def test_abonne_shows_the_consent_and_a_bare_oui_subscribes(
     client, session, loaded, run_jobs, answer
 ) -> None:
     contact_id = new_contact(session, commune=None)
-    [consent] = send(client, run_jobs, session, Channel.SMS, "ABONNE calavi budget")
+    [consent] = message(client, session, run_jobs, PHONE, "ABONNE calavi budget")
     for words in ("SMS", "budget", "Abomey-Calavi", "STOP", "OUI", "Gratuit", "1 Oui, j'accepte"):
         assert words in consent
     assert rows(session, Subscription) == [] and rows(session, Consent) == []
 
-    [done] = send(client, run_jobs, session, Channel.SMS, answer)
+    [done] = message(client, session, run_jobs, PHONE, answer)
     assert "Abomey-Calavi" in done and "STOP" in done
     [subscription] = rows(session, Subscription)
     assert subscription.contact_id == contact_id and subscription.active
@@ -154,7 +96,7 @@ def test_abonne_shows_the_consent_and_a_bare_oui_subscribes(
     # The commune named after ABONNE became the citizen's.
     assert contact_by_phone(session).commune_id == commune_id(session, "abomey-calavi")
     # The dialog is over: "1" now means the first topic of the main menu.
-    [budget] = send(client, run_jobs, session, Channel.SMS, "1")
+    [budget] = message(client, session, run_jobs, PHONE, "1")
     assert budget.startswith("Budget")
     assert len(rows(session, Consent)) == 1
 
@@ -163,22 +105,22 @@ def test_menu_asks_the_commune_then_the_topic_and_non_records_nothing(
     client, session, loaded, run_jobs
 ) -> None:
     new_contact(session, commune=None)
-    [communes] = send(client, run_jobs, session, Channel.SMS, "ABONNE")
+    [communes] = message(client, session, run_jobs, PHONE, "ABONNE")
     assert "Cotonou" in communes and "Abomey-Calavi" in communes
-    [topics] = send(client, run_jobs, session, Channel.SMS, "1")
+    [topics] = message(client, session, run_jobs, PHONE, "1")
     assert "Sessions du conseil" in topics and "Toutes les alertes" in topics
-    [consent] = send(client, run_jobs, session, Channel.SMS, "Urgences")
+    [consent] = message(client, session, run_jobs, PHONE, "Urgences")
     assert "alertes urgentes de Cotonou" in consent
-    [declined] = send(client, run_jobs, session, Channel.SMS, "NON")
+    [declined] = message(client, session, run_jobs, PHONE, "NON")
     assert declined == to_gsm7(t("subscribe.declined"))
     assert rows(session, Subscription) == [] and rows(session, Consent) == []
 
 
 def test_whatsapp_start_subscribes_on_whatsapp(client, session, loaded, run_jobs) -> None:
     contact_id = new_contact(session)
-    [consent] = send(client, run_jobs, session, Channel.WHATSAPP, "START tout")
+    [consent] = message(client, session, run_jobs, PHONE, "START tout", Channel.WHATSAPP)
     assert "par WhatsApp toutes les alertes de Cotonou" in consent
-    send(client, run_jobs, session, Channel.WHATSAPP, "OUI")
+    message(client, session, run_jobs, PHONE, "OUI", Channel.WHATSAPP)
     [subscription] = rows(session, Subscription)
     assert (subscription.topic, subscription.channel) == (Topic.ALL, Channel.WHATSAPP)
     [consent_row] = rows(session, Consent)
@@ -202,16 +144,12 @@ def test_english_consent_is_recorded_with_its_language(session, loaded, answer) 
 
 def test_ussd_subscription_goes_by_sms_and_every_screen_fits(client, session, loaded) -> None:
     new_contact(session)
-    screens = walk(client, *USSD_SUBSCRIBE, "3", phone=PHONE)
-    consent_pages = [screens[-1]]
-    history = "*".join([*USSD_SUBSCRIBE, "3"])
-    while "98 Suite" in consent_pages[-1]:
-        history += "*98"
-        consent_pages.append(dial(client, history, phone=PHONE))
-    consent = "\n".join(consent_pages)
+    phone = UssdPhone(client, PHONE)
+    phone.walk(*USSD_SUBSCRIBE, "3")
+    consent = "\n".join(phone.pages())
     for words in ("par SMS", "budget de Cotonou", "STOP", "OUI", "1 Oui, j'accepte"):
         assert words in consent
-    done = dial(client, history + "*1", phone=PHONE)
+    done = phone.send("1")
     assert done.startswith("END ") and "STOP" in done
     [subscription] = rows(session, Subscription)
     assert subscription.channel is Channel.SMS  # alerts cannot be sent by USSD
@@ -221,8 +159,9 @@ def test_ussd_subscription_goes_by_sms_and_every_screen_fits(client, session, lo
 
 def test_ussd_typed_oui_accepts(client, session, loaded) -> None:
     new_contact(session)
-    walk(client, *USSD_SUBSCRIBE, "5", phone=PHONE)
-    done = dial(client, "*".join([*USSD_SUBSCRIBE, "5", "OUI"]), phone=PHONE)
+    phone = UssdPhone(client, PHONE)
+    phone.walk(*USSD_SUBSCRIBE, "5")
+    done = phone.send("OUI")
     assert done.startswith("END ")
     [subscription] = rows(session, Subscription)
     assert subscription.topic is Topic.ALL
@@ -230,14 +169,14 @@ def test_ussd_typed_oui_accepts(client, session, loaded) -> None:
 
 def test_ussd_resumed_at_the_consent_asks_the_topic_again(client, session, loaded) -> None:
     new_contact(session)
-    walk(client, *USSD_SUBSCRIBE, "3", phone=PHONE)  # cut off on the consent screen
-    offer = dial(client, "", session_id="ATUid_resumed", phone=PHONE)
-    assert "Reprendre" in offer
-    topics = dial(client, "1", session_id="ATUid_resumed", phone=PHONE)
+    UssdPhone(client, PHONE).walk(*USSD_SUBSCRIBE, "3")  # cut off on the consent screen
+    resumed = UssdPhone(client, PHONE, session_id="ATUid_resumed")
+    assert "Reprendre" in resumed.screen
+    topics = resumed.send("1")
     assert "1 Sessions du conseil" in topics  # the draft did not survive: ask again
-    consent = dial(client, "1*4", session_id="ATUid_resumed", phone=PHONE)
+    consent = resumed.send("4")
     assert "urgentes" in consent and rows(session, Subscription) == []
-    dial(client, "1*4*1", session_id="ATUid_resumed", phone=PHONE)
+    resumed.send("1")
     [subscription] = rows(session, Subscription)
     assert subscription.topic is Topic.URGENCES
 
@@ -245,12 +184,12 @@ def test_ussd_resumed_at_the_consent_asks_the_topic_again(client, session, loade
 def test_already_subscribed_says_so_and_records_nothing(client, session, loaded, run_jobs) -> None:
     contact_id = new_contact(session)
     subscribed(session, contact_id, Topic.BUDGET)
-    [reply] = send(client, run_jobs, session, Channel.SMS, "ABONNE cotonou budget")
+    [reply] = message(client, session, run_jobs, PHONE, "ABONNE cotonou budget")
     assert reply.startswith("Vous recevez déjà les alertes sur le budget de Cotonou")
     assert len(rows(session, Consent)) == 1 and len(rows(session, Subscription)) == 1
     # "all" is a topic row of its own, with its own consent.
-    send(client, run_jobs, session, Channel.SMS, "ABONNE cotonou tout")
-    send(client, run_jobs, session, Channel.SMS, "OUI")
+    message(client, session, run_jobs, PHONE, "ABONNE cotonou tout")
+    message(client, session, run_jobs, PHONE, "OUI")
     topics = {s.topic for s in rows(session, Subscription) if s.active}
     assert topics == {Topic.BUDGET, Topic.ALL}
     assert len(rows(session, Consent)) == 2
@@ -369,23 +308,24 @@ def test_stop_from_any_state_ends_everything(
     confirmation = t("optout.confirmed")
     if channel is Channel.USSD:
         assert inputs is not None
-        walk(client, *inputs, phone=PHONE)
-        assert conversation.load(get_redis(), Channel.USSD, "ATUid_walk").step == state
-        stopped = dial(client, "*".join([*inputs, word]), phone=PHONE)
+        phone = UssdPhone(client, PHONE)
+        phone.walk(*inputs)
+        assert conversation.load(get_redis(), Channel.USSD, phone.session_id).step == state
+        stopped = phone.send(word)
         assert stopped == "END " + to_gsm7(confirmation)
         assert_opted_out(session, contact_id, 2)
-        fresh = dial(client, "", session_id="ATUid_after", phone=PHONE)
+        fresh = UssdPhone(client, PHONE, session_id="ATUid_after").screen
         assert "Reprendre" not in fresh and fresh.startswith("CON Communes+ Cotonou")
         return
     assert messages is not None
-    for message in messages:
-        send(client, run_jobs, session, channel, message)
+    for text in messages:
+        message(client, session, run_jobs, PHONE, text, channel)
     assert conversation.load(get_redis(), channel, str(contact_id)).step == state
-    [stopped] = send(client, run_jobs, session, channel, word)
+    [stopped] = message(client, session, run_jobs, PHONE, word, channel)
     assert stopped == (to_gsm7(confirmation) if channel is Channel.SMS else confirmation)
     assert_opted_out(session, contact_id, 2)
     # Not an answer to the step STOP interrupted (no consent, no erasure): the main menu.
-    [reply] = send(client, run_jobs, session, channel, "1")
+    [reply] = message(client, session, run_jobs, PHONE, "1", channel)
     assert "Budget" in reply
     assert_opted_out(session, contact_id, 2)
 
@@ -394,11 +334,11 @@ def test_stop_from_any_state_ends_everything(
 def test_stop_while_the_commune_is_asked(client, session, loaded, run_jobs, channel) -> None:
     contact_id = new_contact(session, commune=None)
     subscribed(session, contact_id, Topic.BUDGET, Topic.ALL)
-    send(client, run_jobs, session, channel, "ABONNE")
+    message(client, session, run_jobs, PHONE, "ABONNE", channel)
     assert conversation.load(get_redis(), channel, str(contact_id)).pending_step
-    send(client, run_jobs, session, channel, "STOP")
+    message(client, session, run_jobs, PHONE, "STOP", channel)
     assert_opted_out(session, contact_id, 2)
-    [menu] = send(client, run_jobs, session, channel, "1")
+    [menu] = message(client, session, run_jobs, PHONE, "1", channel)
     assert "Communes+ Cotonou" in menu  # the commune was chosen, nothing else resumed
 
 
@@ -411,11 +351,11 @@ def test_after_stop_subscribing_needs_a_new_oui(
 ) -> None:
     contact_id = new_contact(session)
     subscribed(session, contact_id, Topic.BUDGET, Topic.ALL)
-    send(client, run_jobs, session, channel, "STOP")
-    [consent] = send(client, run_jobs, session, channel, f"{keyword} cotonou budget")
+    message(client, session, run_jobs, PHONE, "STOP", channel)
+    [consent] = message(client, session, run_jobs, PHONE, f"{keyword} cotonou budget", channel)
     assert consent.lstrip("*").startswith("Alertes") and "OUI" in consent
     assert len(rows(session, Consent)) == 2
-    send(client, run_jobs, session, channel, "OUI")
+    message(client, session, run_jobs, PHONE, "OUI", channel)
     consents = rows(session, Consent)
     assert len(consents) == 3
     assert [c.withdrawn_at is None for c in consents] == [False, False, True]
@@ -429,12 +369,11 @@ def test_after_stop_subscribing_needs_a_new_oui(
 def test_after_ussd_stop_the_menu_needs_a_new_oui(client, session, loaded) -> None:
     contact_id = new_contact(session)
     subscribed(session, contact_id, Topic.BUDGET)
-    walk(client, *USSD_SUBSCRIBE, phone=PHONE)
-    dial(client, "*".join([*USSD_SUBSCRIBE, "STOP"]), phone=PHONE)
-    inputs = [*USSD_SUBSCRIBE, "3"]
-    consent = walk(client, *inputs, session_id="ATUid_again", phone=PHONE)[-1]
+    UssdPhone(client, PHONE).walk(*USSD_SUBSCRIBE, "STOP")
+    again = UssdPhone(client, PHONE, session_id="ATUid_again")
+    consent = again.walk(*USSD_SUBSCRIBE, "3")
     assert consent.startswith("CON Alertes")
-    dial(client, "*".join([*inputs, "1"]), session_id="ATUid_again", phone=PHONE)
+    again.send("1")
     consents = rows(session, Consent)
     assert [c.channel for c in consents] == [Channel.SMS, Channel.USSD]
     assert consents[0].withdrawn_at is not None and consents[1].withdrawn_at is None
