@@ -275,7 +275,9 @@ def ussd_input(turn: Turn, item: str) -> Reply | None:
         previous = state.data.pop("resume", None)
         state.resume_offer = False
         if item == "1" and previous:
+            # The flow's draft comes back too: a half-filed ticket is not typed again.
             state.step, state.stack, state.data = previous["step"], previous["stack"], {}
+            state.draft = turn.ctx.draft = previous.get("draft", {})
             return None
         home(turn)
         return None
@@ -306,7 +308,9 @@ def ussd_hop(session: Session, redis: Redis, session_id: str, phone: str, text: 
         previous = conversation.resumable_ussd(redis, phone) if not text else None
         if previous and previous.step != "main":
             state.resume_offer = True
-            state.data = {"resume": {"step": previous.step, "stack": previous.stack}}
+            state.data = {
+                "resume": {"step": previous.step, "stack": previous.stack, "draft": previous.draft}
+            }
     if state.profile:
         contact_id, lang, commune_slug = state.profile
         ctx = Context(session, contact_id, Channel.USSD, lang, commune_slug)

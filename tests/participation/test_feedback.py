@@ -307,3 +307,20 @@ def test_suite_with_nothing_left_is_not_taken_as_an_answer(session, loaded) -> N
     [areas] = message_turn(session, redis, contact.id, Channel.SMS, "1").texts  # Cotonou
     [again] = message_turn(session, redis, contact.id, Channel.SMS, "SUITE").texts
     assert again == areas
+
+
+def test_ussd_cut_off_resumes_with_what_was_already_said(client, session, loaded) -> None:
+    phone = UssdPhone(client, PHONE, session_id="ATUid_cut")
+    phone.participate("Signaler un probleme")
+    phone.choose("Eau")
+    phone.choose("2e")
+    phone.send("Cadjehoun")  # then the network drops the session
+    again = UssdPhone(client, PHONE, session_id="ATUid_again")
+    assert "Reprendre" in again.screen
+    again.choose("Oui, reprendre")
+    assert "Decrivez le probleme" in again.screen
+    again.send("Pas d'eau a la borne fontaine depuis lundi")
+    again.choose("Oui, avec mon numero")
+    ticket = _ticket(session)
+    assert ticket.category is FeedbackCategory.EAU and ticket.quartier_text == "Cadjehoun"
+    assert session.get(Area, ticket.area_id).name == "2e arrondissement"
