@@ -1,9 +1,9 @@
 """Conversation state in Redis: where a citizen is, so any web process can answer.
 
-Nothing lives in process memory between turns. USSD state is keyed by AT's
-sessionId; SMS and WhatsApp by channel and number. The last USSD state of a
-number is also kept for RESUME_SECONDS, so a citizen cut off mid-menu who dials
-again is offered to continue.
+Nothing lives in process memory between turns. SMS and WhatsApp state is keyed
+by channel and contact; USSD state by number, with AT's sessionId inside: a
+citizen cut off mid-menu who dials again within 10 minutes finds their last
+session there and is offered to continue.
 """
 
 from __future__ import annotations
@@ -17,10 +17,8 @@ from redis import Redis
 from bot.models.enums import Channel
 
 TTL_SECONDS = {Channel.USSD: 600, Channel.SMS: 3600, Channel.WHATSAPP: 3600}
-"""USSD sessions live ~180 s at AT, but the state stays for the resume offer;
-an SMS or WhatsApp menu is still answerable an hour later."""
-
-RESUME_SECONDS = 600
+"""USSD sessions live ~180 s at AT, but the state stays 10 minutes for the offer to
+resume; an SMS or WhatsApp menu is still answerable an hour later."""
 
 
 @dataclass
@@ -77,30 +75,30 @@ def forget(redis: Redis, channel: Channel, conversation: str) -> None:
     redis.delete(_key(channel, conversation))
 
 
-def _session_key(phone: str) -> str:
-    return f"conv:ussd-session:{phone}"
+def _ussd_key(phone: str) -> str:
+    return f"conv:ussd:{phone}"
+
+
+def load_ussd(redis: Redis, phone: str, session_id: str) -> tuple[State | None, State | None]:
+    """(this session's state, the number's previous session's state), in one GET.
+
+    A phone runs one USSD session at a time, so one key per number holds the
+    session and its id: a new session id finds the previous one's state there,
+    for the offer to resume.
+    """
+    raw = redis.get(_ussd_key(phone))
+    if not raw:
+        return None, None
+    stored = json.loads(raw)
+    state = State(**{k: v for k, v in stored["state"].items() if k in _FIELDS})
+    return (state, None) if stored["session"] == session_id else (None, state)
 
 
 def save_ussd(redis: Redis, session_id: str, phone: str, state: State) -> None:
-    """The session's state, the number's last state and its session id, in one round trip."""
-    encoded = json.dumps(asdict(state))
-    ttl = TTL_SECONDS[Channel.USSD]
-    with redis.pipeline(transaction=False) as pipe:
-        pipe.set(_key(Channel.USSD, session_id), encoded, ex=ttl)
-        pipe.set(_resume_key(phone), encoded, ex=RESUME_SECONDS)
-        pipe.set(_session_key(phone), session_id, ex=ttl)
-        pipe.execute()
-
-
-def resumable_ussd(redis: Redis, phone: str) -> State | None:
-    raw = redis.get(_resume_key(phone))
-    return _decode(raw) if raw else None
+    encoded = json.dumps({"session": session_id, "state": asdict(state)})
+    redis.set(_ussd_key(phone), encoded, ex=TTL_SECONDS[Channel.USSD])
 
 
 def forget_ussd(redis: Redis, phone: str) -> None:
-    """Everything kept of the number's USSD sessions: its last one and the resume offer."""
-    session_id = redis.get(_session_key(phone))
-    keys = [_resume_key(phone), _session_key(phone)]
-    if session_id:
-        keys.append(_key(Channel.USSD, session_id.decode()))
-    redis.delete(*keys)
+    """The number's USSD state: its session is over, or the citizen asked to be erased."""
+    redis.delete(_ussd_key(phone))

@@ -302,11 +302,10 @@ def ussd_input(turn: Turn, item: str) -> Reply | None:
 
 def ussd_hop(session: Session, redis: Redis, session_id: str, phone: str, text: str) -> str:
     """One USSD hop: AT's `text` in, the `CON ...` / `END ...` screen out."""
-    state = conversation.load(redis, Channel.USSD, session_id)
+    state, previous = conversation.load_ussd(redis, phone, session_id)
     if state is None:
         state = State()
-        previous = conversation.resumable_ussd(redis, phone) if not text else None
-        if previous and previous.step != "main":
+        if previous and not text and previous.step != "main":
             state.resume_offer = True
             state.data = {
                 "resume": {"step": previous.step, "stack": previous.stack, "draft": previous.draft}
@@ -344,7 +343,6 @@ def ussd_hop(session: Session, redis: Redis, session_id: str, phone: str, text: 
     if turn.ctx.erase_requested:
         erase_contact(session, redis, turn.ctx.contact_id)
     if reply.end:
-        conversation.forget(redis, Channel.USSD, session_id)
         conversation.forget_ussd(redis, phone)
     else:
         conversation.save_ussd(redis, session_id, phone, state)

@@ -97,7 +97,7 @@ class AnswerPoll:
     def prompt(self, ctx: Context) -> Reply:
         poll_id = ctx.draft.get("poll_id")
         if poll_id is None:
-            # A resumed USSD session keeps the step but not the draft: the polls again.
+            # No poll in the draft (a conversation stored without one): the polls again.
             return _CHOOSE.prompt(ctx)
         poll = ctx.session.get(Poll, poll_id)
         if poll is None or not answerable(poll, utcnow()):

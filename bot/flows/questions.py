@@ -139,9 +139,8 @@ class ChooseEvent:
 class QuestionText:
     """The question itself, typed freely.
 
-    Reached without a session known (a USSD session resumed after a cut, which keeps
-    no draft; several sessions open after the commune was asked), it shows the choice
-    of session first, on this same step.
+    Reached without a session known (several sessions open after the commune was
+    asked), it shows the choice of session first, on this same step.
     """
 
     free_text = True

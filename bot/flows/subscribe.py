@@ -78,8 +78,8 @@ _YES_NO = {"oui": "yes", "yes": "yes", "non": "no", "no": "no"}
 class ConsentStep:
     """The consent text and its two answers; says so instead when already subscribed.
 
-    A step reached without a topic (a USSD session resumed, whose draft is not
-    kept) asks for the topic first.
+    Reached without a topic in the draft (a conversation stored without one), it
+    asks for the topic first rather than fail.
     """
 
     # Free text: "OUI" is consent in either language ("YES" too), whatever the labels say.

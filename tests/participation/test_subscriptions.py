@@ -167,18 +167,17 @@ def test_ussd_typed_oui_accepts(client, session, loaded) -> None:
     assert subscription.topic is Topic.ALL
 
 
-def test_ussd_resumed_at_the_consent_asks_the_topic_again(client, session, loaded) -> None:
+def test_ussd_resumed_at_the_consent_shows_it_again(client, session, loaded) -> None:
     new_contact(session)
     UssdPhone(client, PHONE).walk(*USSD_SUBSCRIBE, "3")  # cut off on the consent screen
     resumed = UssdPhone(client, PHONE, session_id="ATUid_resumed")
     assert "Reprendre" in resumed.screen
-    topics = resumed.send("1")
-    assert "1 Sessions du conseil" in topics  # the draft did not survive: ask again
-    consent = resumed.send("4")
-    assert "urgentes" in consent and rows(session, Subscription) == []
-    resumed.send("1")
+    consent = resumed.send("1")
+    assert "budget de Cotonou" in consent  # the topic chosen before the cut is kept
+    assert rows(session, Subscription) == []
+    resumed.walk("98", "1")
     [subscription] = rows(session, Subscription)
-    assert subscription.topic is Topic.URGENCES
+    assert subscription.topic is Topic.BUDGET
 
 
 def test_already_subscribed_says_so_and_records_nothing(client, session, loaded, run_jobs) -> None:
@@ -310,7 +309,8 @@ def test_stop_from_any_state_ends_everything(
         assert inputs is not None
         phone = UssdPhone(client, PHONE)
         phone.walk(*inputs)
-        assert conversation.load(get_redis(), Channel.USSD, phone.session_id).step == state
+        current, _ = conversation.load_ussd(get_redis(), PHONE, phone.session_id)
+        assert current.step == state
         stopped = phone.send(word)
         assert stopped == "END " + to_gsm7(confirmation)
         assert_opted_out(session, contact_id, 2)
