@@ -7,11 +7,12 @@ from sqlalchemy import select
 
 from bot import create_app
 from bot.content.loader import load_content
-from bot.engine import message_turn, new_ussd_inputs
+from bot.engine import message_turn
 from bot.gsm import is_gsm7, segment_info
 from bot.models import Contact, OutboundMessage
 from bot.models.enums import Channel
 from bot.redis import get_redis
+from bot.ussd import new_ussd_inputs
 
 PHONE = "+2290197123456"
 SESSION = "ATUid_walk"

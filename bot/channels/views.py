@@ -23,12 +23,12 @@ from bot.channels.registry import sender
 from bot.channels.twilio import TwilioAdapter
 from bot.channels.whatsapp_cloud import WhatsAppCloudAdapter
 from bot.db import get_session
-from bot.engine import ussd_hop
 from bot.gsm import to_gsm7
 from bot.i18n import t
 from bot.models.enums import Channel, Provider
 from bot.optout import opt_out_phone
 from bot.redis import get_redis
+from bot.ussd import ussd_hop
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 log = logging.getLogger(__name__)
