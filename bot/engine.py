@@ -26,7 +26,7 @@ from bot.flows.main import STEPS
 from bot.flows.participate import SHORTCUTS
 from bot.flows.preferences import set_commune, switch_language
 from bot.i18n import DEFAULT_LANGUAGE, t
-from bot.matching import Place, global_command, match_option, match_shortcut, parse_intent
+from bot.matching import Place, global_command, match_shortcut, parse_intent, pick_option
 from bot.models.enums import Channel
 
 
@@ -85,10 +85,7 @@ def home(turn: Turn) -> None:
 
 
 def picked_option(text: str, options: tuple[Option, ...]) -> str | None:
-    # isascii: "²" and other Unicode digits are not option numbers (int() refuses them).
-    if text.isascii() and text.isdigit():
-        return options[int(text) - 1].key if 1 <= int(text) <= len(options) else None
-    index = match_option(text, [o.label for o in options])
+    index = pick_option(text, [o.label for o in options])
     return options[index].key if index is not None else None
 
 

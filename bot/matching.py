@@ -255,6 +255,17 @@ def _similarity(word: str, label_words: list[str]) -> float:
     return best
 
 
+def pick_option(text: str, labels: Sequence[str]) -> int | None:
+    """The index of the option a reply picks: its number ("2"), or its words.
+
+    isascii: "²" and other Unicode digits are not option numbers (int() refuses them).
+    """
+    text = text.strip()
+    if text.isascii() and text.isdigit():
+        return int(text) - 1 if 1 <= int(text) <= len(labels) else None
+    return match_option(text, labels)
+
+
 def match_option(text: str, labels: Sequence[str]) -> int | None:
     """The index of the option a free-text reply names, None when ambiguous or weak."""
     words = [w for w in _tokens(text) if w not in _FILLER and len(w) <= _MAX_WORD]

@@ -46,17 +46,15 @@ def new_message(
     return row
 
 
-def send_after_commit(session: Session, row: OutboundMessage) -> None:
-    session.info.setdefault(_PENDING, []).append(row.id)
+def send_after_commit(session: Session, row: OutboundMessage, queue: str = "default") -> None:
+    """Send `row` once the session commits; `high` for what a citizen is waiting for."""
+    session.info.setdefault(_PENDING, []).append((queue, row.id))
 
 
 @event.listens_for(Session, "after_commit")
 def _enqueue_pending(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if pending:
-        queue = get_queue("default")
-        for row_id in pending:
-            queue.enqueue(SEND_JOB, row_id)
+    for queue, row_id in session.info.pop(_PENDING, ()):
+        get_queue(queue).enqueue(SEND_JOB, row_id)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -32,9 +32,8 @@ from bot.i18n import t
 from bot.models import Contact
 from bot.models.enums import Channel
 from bot.optout import is_stop, opt_out
-from bot.outbox import new_message
+from bot.outbox import new_message, send_after_commit
 from bot.participation.privacy import erase_contact
-from bot.redis import get_queue
 
 
 def new_ussd_inputs(previous: str, text: str) -> list[str]:
@@ -62,8 +61,8 @@ def queue_sms_copy(turn: Turn, reply: Reply) -> Reply:
     contact = session.get(Contact, turn.ctx.contact_id)
     full = "\n".join(part for part in (reply.title, reply.text) if part)
     row = new_message(session, contact, Channel.SMS, outbound_provider(Channel.SMS), full)
+    send_after_commit(session, row, queue="high")
     session.commit()
-    get_queue("high").enqueue("workers.send.send_outbound", row.id)
     return Reply(text=t("menu.sms_queued", turn.ctx.lang), end=True)
 
 

@@ -18,6 +18,7 @@ from bot.matching import (
     match_commune,
     match_option,
     parse_intent,
+    pick_option,
 )
 from bot.optout import STOP_WORDS, is_stop
 
@@ -354,3 +355,11 @@ def test_long_garbage_is_fast(text: str) -> None:
     match_option(text, TOPIC_OPTIONS)
     # ~10 ms on a laptop; generous for a loaded CI machine.
     assert time.perf_counter() - start < 0.05
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("2", 1), (" 3 ", 2), ("4", None), ("0", None), ("²", None), ("routes", 1), ("", None)],
+)
+def test_pick_option_by_number_or_words(text: str, expected: int | None) -> None:
+    assert pick_option(text, ["Eclairage public", "Routes pavees", "Caniveaux"]) == expected

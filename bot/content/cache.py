@@ -63,6 +63,7 @@ __all__ = [
     "build_snapshot",
     "bump_content_version",
     "clear",
+    "commune_id",
     "communes",
     "content_version",
     "snapshot",
@@ -161,6 +162,11 @@ def _current_version(store: _Store, redis: redis_lib.Redis | None) -> int | None
         return value
     finally:
         store.check_lock.release()
+
+
+def commune_id(session: Session, slug: str) -> int | None:
+    """The id of the commune `slug`, from the cached list (no query once it is read)."""
+    return next((c.id for c in communes(session) if c.slug == slug), None)
 
 
 def communes(session: Session, redis: redis_lib.Redis | None = None) -> tuple[CommuneRef, ...]:

@@ -12,7 +12,7 @@ from bot.content.cache import communes
 from bot.flows.base import Answer, Context, Go, Option, Reply, Stay, Step, Transition
 from bot.flows.info_common import shortened
 from bot.i18n import format_datetime, t
-from bot.matching import match_option
+from bot.matching import pick_option
 from bot.models import Poll, PollOption
 from bot.models.types import utcnow
 from bot.participation.polls import answerable, current_choice, open_polls, respond
@@ -134,13 +134,7 @@ STEPS: dict[str, Step] = {CHOOSE: _CHOOSE, ANSWER: AnswerPoll(), DONE: PollDone(
 
 def _typed_option(poll: Poll, text: str) -> PollOption | None:
     """The choice named after the keyword: its number ("2") or its words ("oui")."""
-    text = text.strip()
-    if not text:
-        return None
-    if text.isascii() and text.isdigit():
-        number = int(text)
-        return poll.options[number - 1] if 1 <= number <= len(poll.options) else None
-    index = match_option(text, [option.label for option in poll.options])
+    index = pick_option(text, [option.label for option in poll.options])
     return poll.options[index] if index is not None else None
 
 

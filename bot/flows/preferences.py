@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, update
 
-from bot.content.cache import communes
+from bot.content.cache import commune_id
 from bot.flows.base import Context
 from bot.i18n import SUPPORTED_LANGUAGES
 from bot.models import Contact
@@ -31,8 +31,7 @@ _SET_COMMUNE = (
 
 def set_commune(ctx: Context, slug: str) -> None:
     """Remember the commune; `slug` is one of `communes()` (a menu key or a matched name)."""
-    commune_id = next(c.id for c in communes(ctx.session) if c.slug == slug)
     ctx.commune_slug = slug
     ctx.session.connection().execute(
-        _SET_COMMUNE, {"contact_id": ctx.contact_id, "commune_id": commune_id}
+        _SET_COMMUNE, {"contact_id": ctx.contact_id, "commune_id": commune_id(ctx.session, slug)}
     )

@@ -8,13 +8,14 @@ picks it) subscribes (bot/participation/subscriptions.py).
 
 from __future__ import annotations
 
-from bot.content.cache import communes
+from bot.content.cache import commune_id, communes
 from bot.flows.base import Answer, Context, Go, Option, Reply, Stay, Step, Transition
 from bot.flows.info_common import of_name
 from bot.flows.preferences import set_commune
 from bot.i18n import t
 from bot.matching import Place, fold, match_commune, match_subscription_topic
 from bot.models.enums import Topic
+from bot.outbox import reply_channel
 from bot.participation import subscriptions
 
 _TOPICS = frozenset(topic.value for topic in Topic)
@@ -42,7 +43,7 @@ def _wording(ctx: Context) -> dict[str, str] | None:
     name = next((c.name for c in communes(ctx.session) if c.slug == ctx.commune_slug), None)
     if topic not in _TOPICS or name is None:
         return None
-    channel = subscriptions.alert_channel(ctx.channel)
+    channel = reply_channel(ctx.channel)
     return {
         "what": t(f"subscribe.what.{topic}", ctx.lang),
         "of_commune": of_name(name, ctx.lang),
@@ -110,12 +111,12 @@ class ConsentStep:
             return Go("subscribe.declined")
         if choice != "yes":
             return Stay(t("menu.invalid", ctx.lang))
-        commune_id = subscriptions.commune_id(ctx.session, ctx.commune_slug or "")
-        assert commune_id is not None  # _wording found the commune
+        commune = commune_id(ctx.session, ctx.commune_slug or "")
+        assert commune is not None  # _wording found the commune
         subscriptions.subscribe(
             ctx.session,
             ctx.contact_id,
-            commune_id,
+            commune,
             Topic(ctx.draft["topic"]),
             ctx.channel,
             ctx.lang,
@@ -124,10 +125,10 @@ class ConsentStep:
 
     @staticmethod
     def _already(ctx: Context) -> bool:
-        commune_id = subscriptions.commune_id(ctx.session, ctx.commune_slug or "")
+        commune = commune_id(ctx.session, ctx.commune_slug or "")
         topic = Topic(ctx.draft["topic"])
-        return commune_id is not None and subscriptions.is_subscribed(
-            ctx.session, ctx.contact_id, commune_id, topic
+        return commune is not None and subscriptions.is_subscribed(
+            ctx.session, ctx.contact_id, commune, topic
         )
 
 

@@ -23,10 +23,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot import conversation
+from bot.content.cache import commune_id
 from bot.conversation import State
 from bot.db import write_lock
 from bot.i18n import t
-from bot.models import Commune, Contact, Feedback, FeedbackUpdate
+from bot.models import Contact, Feedback, FeedbackUpdate
 from bot.models.enums import Channel, FeedbackCategory, FeedbackStatus, Satisfaction
 from bot.models.types import utcnow
 from bot.outbox import notify, reply_channel
@@ -158,13 +159,12 @@ def file(session: Session, draft: Draft) -> tuple[Feedback, bool]:
             return existing, False
         if not can_file(session, draft.contact_id):
             raise LimitReached
-        commune_id = session.scalar(select(Commune.id).where(Commune.slug == draft.commune_slug))
         connection = session.connection()
         now = utcnow()
         while True:
             values = {
                 "ref": new_ref(),
-                "commune_id": commune_id,
+                "commune_id": commune_id(session, draft.commune_slug),
                 "contact_id": draft.contact_id,
                 "channel": draft.channel,
                 "category": draft.category,

@@ -31,6 +31,7 @@ from sqlalchemy import Insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
+from bot.content.cache import commune_id
 from bot.db import write_lock
 from bot.matching import fold
 from bot.models import Commune, Contact, Poll, PollOption, PollParticipant, PollResponse
@@ -65,8 +66,8 @@ def create_poll(
     The caller commits, then calls `schedule_close(poll)`: a job queued before
     the commit could run against a poll that a rollback took back.
     """
-    commune_id = session.scalar(select(Commune.id).where(Commune.slug == commune_slug))
-    if commune_id is None:
+    commune = commune_id(session, commune_slug)
+    if commune is None:
         raise ValueError(f"unknown commune {commune_slug!r}")
     question = " ".join(question.split())
     if not question:
@@ -80,7 +81,7 @@ def create_poll(
     if closes_at <= max(opens_at, now):
         raise ValueError("the poll must close after it opens, and in the future")
     poll = Poll(
-        commune_id=commune_id,
+        commune_id=commune,
         question=question,
         status=PollStatus.OPEN,
         opens_at=opens_at,

@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.db import write_lock
-from bot.models import Commune, Consent, Contact, Subscription
+from bot.models import Consent, Contact, Subscription
 from bot.models.enums import Channel, Topic
 from bot.models.types import utcnow
 from bot.outbox import reply_channel
@@ -32,15 +32,6 @@ _DIALECT_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 def wording_version(lang: str) -> str:
     """What the ledger records: the wording's version and the language it was shown in."""
     return f"{WORDING_VERSION}:{lang}"
-
-
-def alert_channel(channel: Channel) -> Channel:
-    """Where alerts go: the channel used, except USSD and voice, which cannot be sent to."""
-    return reply_channel(channel)
-
-
-def commune_id(session: Session, slug: str) -> int | None:
-    return session.scalar(select(Commune.id).where(Commune.slug == slug))
 
 
 def is_subscribed(session: Session, contact_id: int, commune_id: int, topic: Topic) -> bool:
@@ -96,7 +87,7 @@ def subscribe(
                 "contact_id": contact_id,
                 "commune_id": commune_id,
                 "topic": topic,
-                "channel": alert_channel(channel),
+                "channel": reply_channel(channel),
                 "active": True,
                 "created_at": now,
                 "updated_at": now,
