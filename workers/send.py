@@ -2,7 +2,8 @@
 
 A row is claimed by moving it from `queued` to `sending` in one UPDATE, so two
 workers (or a job run twice) can never both send it. A row left in `sending`
-by a crash is the sweeper's business, never resent blindly here.
+by a crash or an unanswered request is the sweeper's business (see
+workers/sweeper.py), never resent blindly here.
 """
 
 from __future__ import annotations
@@ -110,6 +111,11 @@ def _template_for(row: models.OutboundMessage) -> Template | None:
 def _failed(row: models.OutboundMessage, error: SendError) -> str:
     session = get_session()
     row.error_code = error.code
+    if error.failure is SendFailure.IN_DOUBT:
+        # Left in `sending`: a delivery report or the sweeper settles it, a
+        # blind retry could send it twice.
+        session.commit()
+        return f"in doubt: {error.code}"
     if error.failure is SendFailure.RETRYABLE and row.attempts < MAX_ATTEMPTS:
         row.status = MessageStatus.QUEUED
         session.commit()

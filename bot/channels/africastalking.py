@@ -28,6 +28,7 @@ from bot.channels.base import (
     StatusUpdate,
 )
 from bot.channels.fields import optional, required, typed_text
+from bot.channels.transport import transport_error
 from bot.models.enums import Channel, MessageStatus, Provider
 from bot.phone import InvalidPhoneNumber, normalize
 
@@ -188,12 +189,14 @@ class AfricasTalkingAdapter:
         reason = optional(form, "failureReason", max_length=64)
         phone = optional(form, "phoneNumber")
         opted_out = _phone(phone, "phoneNumber") if phone and reason == OPT_OUT_REASON else None
+        recipient = _optional_phone(phone)
         return [
             StatusUpdate(
                 provider=self.provider,
                 external_id=external_id,
                 status=DELIVERY_STATUSES[raw_status],
                 error_code=reason,
+                recipient=recipient,
                 opted_out=reason == OPT_OUT_REASON,
                 opted_out_phone=opted_out,
             )
@@ -215,10 +218,8 @@ class AfricasTalkingAdapter:
             raise SendError(SendFailure.PERMANENT, "not_configured", "AT_USERNAME/AT_API_KEY unset")
         try:
             answer = self._sms.send(text, recipients, self._sender_id, timeout=self._timeout)
-        except requests.Timeout:
-            raise SendError(SendFailure.RETRYABLE, "timeout") from None
-        except requests.ConnectionError:
-            raise SendError(SendFailure.RETRYABLE, "connection") from None
+        except requests.RequestException as error:
+            raise transport_error(error) from None
         except ValueError as error:  # the SDK's own number check, or a non-JSON body
             raise SendError(SendFailure.PERMANENT, "invalid_request", str(error)) from None
         try:
@@ -231,6 +232,14 @@ class AfricasTalkingAdapter:
         for number in recipients:
             results.setdefault(number, SendError(SendFailure.PERMANENT, "not_in_answer"))
         return results
+
+
+def _optional_phone(raw: str | None) -> str | None:
+    """A report's phone number when it reads as one; a report is never refused for it."""
+    try:
+        return normalize(raw) if raw else None
+    except InvalidPhoneNumber:
+        return None
 
 
 def _recipient_number(entry: Mapping[str, Any], recipients: list[str]) -> str:

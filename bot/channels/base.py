@@ -56,6 +56,9 @@ class StatusUpdate:
     external_id: str
     status: MessageStatus
     error_code: str | None = None
+    # The recipient as the report names it (E.164), when it does: a report for
+    # a message whose handover a crash left in doubt is matched by it.
+    recipient: str | None = None
     # The number of a recipient who refuses our messages, when the report carries it.
     opted_out_phone: str | None = None
     # The provider tells us this recipient refuses our messages (each adapter
@@ -106,6 +109,9 @@ class SendFailure(StrEnum):
     PERMANENT = "permanent"  # bad number, rejected content: never retry
     OPTED_OUT = "opted_out"  # the recipient refuses our messages: mark the contact
     OUTSIDE_WINDOW = "outside_window"  # WhatsApp 24 h window closed: use a template
+    # The request left but no answer came back (read timeout, connection cut):
+    # the provider may have taken it, so resending could send it twice.
+    IN_DOUBT = "in_doubt"
 
 
 class SendError(Exception):

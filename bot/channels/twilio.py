@@ -35,6 +35,7 @@ from bot.channels.base import (
     StatusUpdate,
 )
 from bot.channels.fields import optional, required
+from bot.channels.transport import transport_error
 from bot.models.enums import Channel, MessageStatus, Provider
 from bot.phone import InvalidPhoneNumber, mask_in_text, normalize
 
@@ -157,12 +158,14 @@ class TwilioAdapter:
         opted_out = None
         if error_code == str(OPTED_OUT_CODE):
             opted_out = _address(required(form, "To"), "To")
+        to = optional(form, "To", max_length=64)
         return [
             StatusUpdate(
                 provider=self.provider,
                 external_id=external_id,
                 status=status,
                 error_code=error_code,
+                recipient=_optional_address(to),
                 opted_out=opted_out is not None,
                 opted_out_phone=opted_out,
             )
@@ -191,12 +194,10 @@ class TwilioAdapter:
             created = self._client.messages.create(**params)
         except (TwilioRestException, TwilioServiceException) as error:
             raise self._classified(error) from None
-        except requests.Timeout as error:
-            raise SendError(SendFailure.RETRYABLE, "timeout", self._safe(str(error))) from None
         except _BAD_BASE_URL:
             raise SendError(SendFailure.PERMANENT, "not_configured", BAD_BASE_URL) from None
         except requests.RequestException as error:
-            raise SendError(SendFailure.RETRYABLE, "connection", self._safe(str(error))) from None
+            raise transport_error(error) from None
         except ValueError:  # a 2xx answer that is not JSON: a proxy or portal, not Twilio
             raise SendError(SendFailure.RETRYABLE, "unexpected_answer") from None
         if not created.sid:
@@ -288,6 +289,13 @@ def _address(raw: str, field_name: str) -> str:
         if _has_prefix(raw) and bare:
             return bare
         raise BadRequest(field_name, error.reason) from None
+
+
+def _optional_address(raw: str | None) -> str | None:
+    try:
+        return _address(raw, "To") if raw else None
+    except BadRequest:
+        return None
 
 
 def _media(form: Mapping[str, str]) -> tuple[Media, ...]:

@@ -31,6 +31,7 @@ from bot.channels.base import (
     SendResult,
     StatusUpdate,
 )
+from bot.channels.transport import transport_error
 from bot.models.enums import Channel, MessageStatus, Provider
 from bot.phone import InvalidPhoneNumber, normalize
 
@@ -123,11 +124,8 @@ class WhatsAppCloudAdapter:
                 timeout=(CONNECT_TIMEOUT, self.timeout),
             )
         # `from None`: requests exceptions carry the prepared request, Authorization included.
-        except requests.Timeout:
-            raise SendError(SendFailure.RETRYABLE, "timeout", "Graph API did not answer") from None
         except requests.RequestException as error:
-            detail = f"{type(error).__name__} talking to the Graph API"
-            raise SendError(SendFailure.RETRYABLE, "connection", detail) from None
+            raise transport_error(error) from None
         body = _json_or_none(response.content)
         if response.ok:
             return SendResult(external_id=_sent_id(body))
@@ -279,6 +277,9 @@ def _status(item: Any, at: str) -> StatusUpdate:
         external_id=_text(item, "id", at),
         status=_STATUSES[name],
         error_code=codes[0] if codes else None,
+        recipient=_phone(recipient)
+        if isinstance(recipient := item.get("recipient_id"), str)
+        else None,
         opted_out=opted_out,
         opted_out_phone=_phone(_text(item, "recipient_id", at)) if opted_out else None,
     )

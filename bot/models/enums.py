@@ -157,6 +157,18 @@ class BroadcastStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class BroadcastKind(StrEnum):
+    """What a broadcast is: written by staff, or one of the alerts an event schedules."""
+
+    MANUAL = "manual"
+    ANNOUNCEMENT = "announcement"  # the event is published
+    REMINDER = "reminder"  # the day before
+    START = "start"  # it starts now, here is how to follow
+    SUMMARY = "summary"  # after it is held
+    CHANGE = "change"  # moved: to those already alerted
+    CANCELLATION = "cancellation"  # cancelled: to those already alerted
+
+
 class StaffRoleName(StrEnum):
     ADMIN = "admin"
     EDITOR = "editor"

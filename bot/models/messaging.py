@@ -8,7 +8,14 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bot.db import Base
-from bot.models.enums import BroadcastStatus, Channel, MessageStatus, Provider, Topic
+from bot.models.enums import (
+    BroadcastKind,
+    BroadcastStatus,
+    Channel,
+    MessageStatus,
+    Provider,
+    Topic,
+)
 from bot.models.people import Contact
 from bot.models.types import Timestamps, UTCDateTime, enum_column, utcnow
 
@@ -63,7 +70,14 @@ class Broadcast(Timestamps, Base):
         ForeignKey("communes.id", ondelete="CASCADE"), index=True
     )
     topic: Mapped[Topic] = mapped_column(enum_column(Topic, "broadcast_topic"))
-    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    kind: Mapped[BroadcastKind] = mapped_column(
+        enum_column(BroadcastKind, "broadcast_kind"),
+        default=BroadcastKind.MANUAL,
+        server_default=BroadcastKind.MANUAL.value,
+    )
+    event_id: Mapped[int | None] = mapped_column(
+        ForeignKey("events.id", ondelete="SET NULL"), index=True
+    )
     # {"fr": "...", "en": "..."}: each contact gets their language, French otherwise.
     text_by_language: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     channels: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -77,6 +91,10 @@ class Broadcast(Timestamps, Base):
     created_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("staff_users.id", ondelete="SET NULL")
     )
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Counters by delivery bucket (see bot/broadcasts/counters.py); `queued`
+    # includes rows being handed over.
     count_queued: Mapped[int] = mapped_column(Integer, default=0)
     count_sent: Mapped[int] = mapped_column(Integer, default=0)
     count_delivered: Mapped[int] = mapped_column(Integer, default=0)

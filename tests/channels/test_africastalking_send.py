@@ -110,13 +110,13 @@ def test_failures_are_classified(fake, answer, failure, code) -> None:
     assert "at-secret-key-0001" not in str(raised.value)
 
 
-def test_hanging_provider_is_a_quick_retryable_timeout(fake) -> None:
+def test_hanging_provider_is_a_quick_timeout_in_doubt(fake) -> None:
     fake.answer("/version1/messaging", Answer(201, {}, delay=2.0))
     started = time.monotonic()
     with pytest.raises(SendError) as raised:
         _adapter(fake, timeout=0.3).send(OutboundMessage(channel=Channel.SMS, to=A, text="x"))
     assert time.monotonic() - started < 1.5
-    assert (raised.value.failure, raised.value.code) == (SendFailure.RETRYABLE, "timeout")
+    assert (raised.value.failure, raised.value.code) == (SendFailure.IN_DOUBT, "timeout")
 
 
 def test_unreachable_provider_is_retryable() -> None:

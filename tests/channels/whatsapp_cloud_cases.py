@@ -371,6 +371,7 @@ class StatusCase:
 
 
 def update(state: MessageStatus, **fields: Any) -> StatusUpdate:
+    fields.setdefault("recipient", SENDER)
     return StatusUpdate(Provider.META, fields.pop("external_id", "wamid.OUT1"), state, **fields)
 
 
@@ -395,6 +396,7 @@ STATUS_CASES = [
             update(
                 MessageStatus.FAILED,
                 error_code="131050",
+                recipient="+2290197123456",
                 opted_out_phone="+2290197123456",
                 opted_out=True,
             )
