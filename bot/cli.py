@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 
 from bot import migrate
+from bot.broadcasts import cli as broadcasts_cli
 from bot.db import transaction
 from bot.participation import feedback_cli, polls_cli, questions_cli
 
@@ -212,7 +213,8 @@ for _channel in ("sms", "whatsapp"):
 
 def init_app(app: Flask) -> None:
     participation = (feedback_cli.group, polls_cli.group, questions_cli.group)
-    for command in (db_cli, content_cli, staff_cli, simulate_cli, worker, *participation):
+    alerts = (broadcasts_cli.broadcast_group, broadcasts_cli.event_group)
+    for command in (db_cli, content_cli, staff_cli, simulate_cli, worker, *participation, *alerts):
         app.cli.add_command(command)
 
 

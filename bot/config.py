@@ -20,6 +20,16 @@ class ConfigError(RuntimeError):
 # Provider rate limits in messages per second; providers throttle above these.
 DEFAULT_SEND_RATE_SMS = 50
 DEFAULT_SEND_RATE_WHATSAPP = 80
+# Price estimates shown before a broadcast goes, in XOF: set them from the
+# provider's contract (SMS per segment, WhatsApp per template message).
+DEFAULT_SMS_SEGMENT_COST_XOF = 20
+DEFAULT_WHATSAPP_MESSAGE_COST_XOF = 5
+# The sweeper (workers/sweeper.py): how long before a queued message with no
+# live job is queued again, and before a message whose handover is in doubt
+# (no answer from the provider) is settled from delivery reports or resent.
+DEFAULT_SWEEP_STALE_SECONDS = 300
+DEFAULT_SWEEP_IN_DOUBT_SECONDS = 600
+DEFAULT_SWEEP_INTERVAL_SECONDS = 60
 DEFAULT_FEEDBACK_DAILY_LIMIT = 3
 """New feedback tickets one number may file in 24 hours."""
 
@@ -100,6 +110,21 @@ def load_settings(env: Mapping[str, str], instance_path: str | Path) -> dict[str
         "QUIET_HOURS": quiet_hours,
         "SEND_RATE_SMS": _positive_int(env, "SEND_RATE_SMS", DEFAULT_SEND_RATE_SMS),
         "SEND_RATE_WHATSAPP": _positive_int(env, "SEND_RATE_WHATSAPP", DEFAULT_SEND_RATE_WHATSAPP),
+        "SMS_SEGMENT_COST_XOF": _positive_int(
+            env, "SMS_SEGMENT_COST_XOF", DEFAULT_SMS_SEGMENT_COST_XOF
+        ),
+        "WHATSAPP_MESSAGE_COST_XOF": _positive_int(
+            env, "WHATSAPP_MESSAGE_COST_XOF", DEFAULT_WHATSAPP_MESSAGE_COST_XOF
+        ),
+        "SWEEP_STALE_SECONDS": _positive_int(
+            env, "SWEEP_STALE_SECONDS", DEFAULT_SWEEP_STALE_SECONDS
+        ),
+        "SWEEP_IN_DOUBT_SECONDS": _positive_int(
+            env, "SWEEP_IN_DOUBT_SECONDS", DEFAULT_SWEEP_IN_DOUBT_SECONDS
+        ),
+        "SWEEP_INTERVAL_SECONDS": _positive_int(
+            env, "SWEEP_INTERVAL_SECONDS", DEFAULT_SWEEP_INTERVAL_SECONDS
+        ),
         "FEEDBACK_DAILY_LIMIT": _positive_int(
             env, "FEEDBACK_DAILY_LIMIT", DEFAULT_FEEDBACK_DAILY_LIMIT
         ),

@@ -6,7 +6,7 @@ One engine per app; one session per request (or job), removed at teardown.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from flask import Flask, current_app
@@ -89,6 +89,29 @@ def get_engine() -> Engine:
 def get_session() -> Session:
     """The session of the current app context (request, CLI command or job)."""
     return current_app.extensions["db_session"]()
+
+
+_AFTER_COMMIT = "after_commit_calls"
+
+
+def after_commit(session: Session, call: Callable[[], object]) -> None:
+    """Run `call` once the session commits; forget it on rollback.
+
+    For work outside the database (queueing a job) that must neither run for
+    rows a rollback took back nor be skipped for rows that were committed.
+    """
+    session.info.setdefault(_AFTER_COMMIT, []).append(call)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for call in session.info.pop(_AFTER_COMMIT, ()):
+        call()
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
 
 
 @contextmanager

@@ -7,17 +7,18 @@ rollback took back, nor a committed row wait for a job that was never queued.
 
 from __future__ import annotations
 
-from sqlalchemy import event
+from functools import partial
+
 from sqlalchemy.orm import Session
 
 from bot.channels.registry import outbound_provider
+from bot.db import after_commit
 from bot.gsm import segment_info, to_gsm7
 from bot.models import Contact, OutboundMessage
 from bot.models.enums import Channel, MessageStatus, Provider
 from bot.redis import get_queue
 
 SEND_JOB = "workers.send.send_outbound"
-_PENDING = "outbox_pending"
 
 
 def new_message(
@@ -48,18 +49,11 @@ def new_message(
 
 def send_after_commit(session: Session, row: OutboundMessage, queue: str = "default") -> None:
     """Send `row` once the session commits; `high` for what a citizen is waiting for."""
-    session.info.setdefault(_PENDING, []).append((queue, row.id))
+    after_commit(session, partial(enqueue_send, row.id, queue))
 
 
-@event.listens_for(Session, "after_commit")
-def _enqueue_pending(session: Session) -> None:
-    for queue, row_id in session.info.pop(_PENDING, ()):
-        get_queue(queue).enqueue(SEND_JOB, row_id)
-
-
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+def enqueue_send(row_id: int, queue: str = "default") -> None:
+    get_queue(queue).enqueue(SEND_JOB, row_id)
 
 
 def reply_channel(channel: Channel) -> Channel:

@@ -9,12 +9,20 @@ workers/sweeper.py), never resent blindly here.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 
 from sqlalchemy import update
 
 from bot import models
-from bot.channels.base import OutboundMessage, SendError, SendFailure, SendResult, Template
+from bot.channels.base import (
+    OutboundMessage,
+    Sender,
+    SendError,
+    SendFailure,
+    SendResult,
+    Template,
+)
 from bot.channels.registry import sender
 from bot.db import get_session
 from bot.models.enums import MessageStatus
@@ -84,26 +92,35 @@ def deliver(message_id: int) -> str:
 
 
 def _send(row: models.OutboundMessage, outgoing: OutboundMessage) -> SendResult:
-    provider = sender(row.provider)
+    return send_or_template(sender(row.provider), outgoing, _template_for(row))
+
+
+def send_or_template(
+    provider: Sender, outgoing: OutboundMessage, template: Template | None
+) -> SendResult:
+    """Send; outside the WhatsApp window, send the approved template instead when there is one."""
     try:
         return provider.send(outgoing)
     except SendError as error:
-        template = _template_for(row)
         if error.failure is not SendFailure.OUTSIDE_WINDOW or template is None:
             raise
         log.info("outside the WhatsApp window: resending as a template")
-        return provider.send(
-            OutboundMessage(channel=row.channel, to=outgoing.to, text=row.text, template=template)
-        )
+        return provider.send(replace(outgoing, template=template))
 
 
 def _template_for(row: models.OutboundMessage) -> Template | None:
     broadcast = row.broadcast
-    if broadcast is None or not broadcast.whatsapp_template:
+    if broadcast is None:
+        return None
+    return template_for(broadcast, row.contact.language)
+
+
+def template_for(broadcast: models.Broadcast, language: str | None) -> Template | None:
+    if not broadcast.whatsapp_template:
         return None
     return Template(
         name=broadcast.whatsapp_template,
-        language=row.contact.language or "fr",
+        language=language or "fr",
         variables=broadcast.whatsapp_template_variables or {},
     )
 

@@ -7,25 +7,54 @@ ingest batch takes. Our jobs are short and share one app, so they run in the
 worker process itself, like RQ's SimpleWorker; job timeouts still apply.
 Use it with `rq worker -w workers.worker.AppWorker` (the Procfile does) or
 `flask --app bot worker`.
+
+It also runs the sweeper (workers/sweeper.py) from RQ's maintenance loop,
+once every `SWEEP_INTERVAL_SECONDS` across all workers: no separate process
+to deploy, and it keeps running when Redis lost every job it held.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from flask import Flask
 from rq import Queue, SimpleWorker
 from rq.job import Job
 
+from bot.db import get_session
+from workers.sweeper import sweep
+
+log = logging.getLogger(__name__)
+
+SWEEP_LOCK = "sweeper:lock"
+
 
 class AppWorker(SimpleWorker):
     def __init__(self, *args: Any, app: Flask | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
         if app is None:
             from bot import create_app
 
             app = create_app()
         self.app = app
+        interval = app.config["SWEEP_INTERVAL_SECONDS"]
+        kwargs.setdefault("maintenance_interval", interval)
+        # An idle worker waits for jobs at most worker_ttl - 15 s: keep that
+        # near the interval, or an idle worker would sweep every 405 s only.
+        kwargs.setdefault("worker_ttl", interval + 15)
+        super().__init__(*args, **kwargs)
+
+    def run_maintenance_tasks(self) -> None:
+        super().run_maintenance_tasks()
+        interval = self.app.config["SWEEP_INTERVAL_SECONDS"]
+        if not self.connection.set(SWEEP_LOCK, self.name, nx=True, ex=max(interval - 1, 1)):
+            return
+        with self.app.app_context():
+            try:
+                sweep(get_session())
+            except Exception:
+                # The next tick tries again; a worker must not die of a database hiccup.
+                log.exception("sweep failed")
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         with self.app.app_context():

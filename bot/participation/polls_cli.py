@@ -19,7 +19,7 @@ from bot.participation import poll_results, polls
 group = click.Group("poll", help="Polls (sondages): create, follow, close, export.")
 
 
-def _local_time(value: str | None, option: str) -> datetime | None:
+def local_time(value: str | None, option: str) -> datetime | None:
     """A local date and time typed by staff, as an aware UTC datetime."""
     if value is None:
         return None
@@ -51,9 +51,9 @@ def create(
     political: bool,
 ) -> None:
     """Open a poll now (or at --opens); it closes by itself at --closes."""
-    closes_at = _local_time(closes, "--closes")
+    closes_at = local_time(closes, "--closes")
     assert closes_at is not None
-    opens_at = _local_time(opens, "--opens")
+    opens_at = local_time(opens, "--opens")
     try:
         with transaction() as session:
             poll = polls.create_poll(

@@ -1,0 +1,214 @@
+"""Writing a broadcast: checked before it is stored, priced before it goes.
+
+What staff see before sending (the CLI now, the dashboard later): for each
+channel and language the exact text that will go (transliterated to GSM-7 for
+SMS, with the opt-out line), the characters that were replaced, the number of
+SMS segments, the recipients and the estimated cost; WhatsApp recipients
+outside the 24 h window, who need the approved template; and whether quiet
+hours will hold it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from bot.broadcasts import audience
+from bot.broadcasts.quiet import QuietHours
+from bot.content.cache import commune_id
+from bot.gsm import non_gsm7_chars, segment_info, to_gsm7
+from bot.i18n import SUPPORTED_LANGUAGES, t
+from bot.models import Broadcast
+from bot.models.enums import BroadcastKind, BroadcastStatus, Channel, Topic
+from bot.models.types import utcnow
+
+MAX_TEXT = 1000
+"""Characters of staff text per language: 7 SMS segments, a long alert already."""
+
+WHATSAPP_WINDOW = timedelta(hours=24)
+BROADCAST_CHANNELS = (Channel.SMS, Channel.WHATSAPP)
+
+
+class BroadcastInvalid(ValueError):
+    """A broadcast that cannot be sent as given; names the field."""
+
+    def __init__(self, field: str, why: str) -> None:
+        super().__init__(f"{field}: {why}")
+        self.field = field
+        self.why = why
+
+
+def message_text(text: str, language: str, channel: Channel) -> str:
+    """What a recipient reads: the text and how to stop, in GSM-7 for SMS."""
+    full = f"{text.strip()}\n{t('broadcast.stop_hint', language)}"
+    return to_gsm7(full) if channel is Channel.SMS else full
+
+
+def create(
+    session: Session,
+    *,
+    commune_slug: str,
+    topic: Topic | str,
+    texts: Mapping[str, str],
+    channels: Sequence[Channel | str],
+    whatsapp_template: str | None = None,
+    template_variables: Mapping[str, str] | None = None,
+    scheduled_at: datetime | None = None,
+    urgent: bool = False,
+    kind: BroadcastKind = BroadcastKind.MANUAL,
+    event_id: int | None = None,
+    created_by_id: int | None = None,
+) -> Broadcast:
+    """A checked, stored draft; `sending.start` sends it (or schedules it)."""
+    commune = commune_id(session, commune_slug)
+    if commune is None:
+        raise BroadcastInvalid("commune", f"unknown commune {commune_slug!r}")
+    broadcast = Broadcast(
+        commune_id=commune,
+        topic=_topic(topic),
+        kind=kind,
+        event_id=event_id,
+        text_by_language=_texts(texts),
+        channels=[channel.value for channel in _channels(channels)],
+        whatsapp_template=(whatsapp_template or "").strip() or None,
+        whatsapp_template_variables=dict(template_variables or {}) or None,
+        urgent=urgent,
+        scheduled_at=_schedule(scheduled_at),
+        status=BroadcastStatus.DRAFT,
+        created_by_id=created_by_id,
+    )
+    session.add(broadcast)
+    session.flush()
+    return broadcast
+
+
+def _topic(topic: Topic | str) -> Topic:
+    try:
+        return Topic(topic)
+    except ValueError:
+        raise BroadcastInvalid("topic", f"one of {', '.join(Topic)}") from None
+
+
+def _texts(texts: Mapping[str, str]) -> dict[str, str]:
+    cleaned = {language: (text or "").strip() for language, text in texts.items()}
+    cleaned = {language: text for language, text in cleaned.items() if text}
+    if not cleaned:
+        raise BroadcastInvalid("text", "a text in at least one language is needed")
+    for language, text in cleaned.items():
+        if language not in SUPPORTED_LANGUAGES:
+            raise BroadcastInvalid("text", f"language {language!r} is not one of the catalogs")
+        if len(text) > MAX_TEXT:
+            raise BroadcastInvalid(f"text.{language}", f"at most {MAX_TEXT} characters")
+    return cleaned
+
+
+def _channels(channels: Sequence[Channel | str]) -> list[Channel]:
+    found: list[Channel] = []
+    for raw in channels:
+        try:
+            channel = Channel(raw)
+        except ValueError:
+            channel = None
+        if channel not in BROADCAST_CHANNELS:
+            names = ", ".join(c.value for c in BROADCAST_CHANNELS)
+            raise BroadcastInvalid("channels", f"{raw!r} is not one of {names}")
+        if channel not in found:
+            found.append(channel)
+    if not found:
+        raise BroadcastInvalid("channels", "at least one channel is needed")
+    return found
+
+
+def _schedule(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        raise BroadcastInvalid("scheduled_at", "give a time with its time zone")
+    return moment
+
+
+@dataclass(frozen=True)
+class Line:
+    channel: Channel
+    language: str
+    text: str
+    replaced: tuple[str, ...]  # characters that SMS cannot carry as written
+    segments: int
+    recipients: int
+    cost_xof: int
+    outside_window: int  # WhatsApp recipients who need the template
+
+
+@dataclass(frozen=True)
+class Estimate:
+    lines: tuple[Line, ...]
+    held_until: datetime | None  # quiet hours hold it until then
+
+    @property
+    def recipients(self) -> int:
+        return sum(line.recipients for line in self.lines)
+
+    @property
+    def cost_xof(self) -> int:
+        return sum(line.cost_xof for line in self.lines)
+
+    @property
+    def unreachable(self) -> int:
+        """WhatsApp recipients outside the window when there is no template: they are skipped."""
+        return sum(line.outside_window for line in self.lines)
+
+
+def estimate(session: Session, broadcast: Broadcast, now: datetime | None = None) -> Estimate:
+    config = current_app.config
+    now = now or utcnow()
+    lines = []
+    for group in audience.groups(broadcast, config["DEFAULT_LANGUAGE"]):
+        source = broadcast.text_by_language[group.language]
+        text = message_text(source, group.language, group.channel)
+        count = audience.size(session, broadcast, group)
+        if group.channel is Channel.SMS:
+            segments = segment_info(text).segments
+            cost = count * segments * config["SMS_SEGMENT_COST_XOF"]
+            replaced = tuple(dict.fromkeys(non_gsm7_chars(source)))
+            outside = 0
+        else:
+            segments, replaced = 1, ()
+            cost = count * config["WHATSAPP_MESSAGE_COST_XOF"]
+            outside = audience.outside_whatsapp_window(
+                session, broadcast, group, now - WHATSAPP_WINDOW
+            )
+        lines.append(
+            Line(group.channel, group.language, text, replaced, segments, count, cost, outside)
+        )
+    due = broadcast.scheduled_at or now
+    held = QuietHours.from_config(config).release_time(max(due, now), broadcast.urgent)
+    return Estimate(tuple(lines), held)
+
+
+def summary(estimate: Estimate, broadcast: Broadcast) -> dict[str, Any]:
+    """The estimate as plain data (CLI output now, the dashboard's JSON later)."""
+    return {
+        "recipients": estimate.recipients,
+        "cost_xof": estimate.cost_xof,
+        "held_until": estimate.held_until.isoformat() if estimate.held_until else None,
+        "whatsapp_outside_window": estimate.unreachable,
+        "whatsapp_template": broadcast.whatsapp_template,
+        "lines": [
+            {
+                "channel": line.channel.value,
+                "language": line.language,
+                "recipients": line.recipients,
+                "segments": line.segments,
+                "cost_xof": line.cost_xof,
+                "replaced": list(line.replaced),
+                "outside_window": line.outside_window,
+                "text": line.text,
+            }
+            for line in estimate.lines
+        ],
+    }
