@@ -86,7 +86,7 @@ class Batch:
         self.attempts: dict[int, int] = {}
 
     def run(self) -> str:
-        broadcast = self.session.get(Broadcast, self.broadcast_id)
+        broadcast = self.session.get(Broadcast, self.broadcast_id, populate_existing=True)
         if broadcast is None or broadcast.status is not BroadcastStatus.SENDING:
             return f"not sending: {broadcast.status.value if broadcast else 'unknown'}"
         held = QuietHours.from_config(self.config).release_time(utcnow(), broadcast.urgent)

@@ -77,7 +77,7 @@ def enqueue_start(broadcast_id: int, when: datetime) -> None:
 def start(session: Session, broadcast_id: int, now: datetime | None = None) -> str:
     """The start job's work; returns what happened, for the job log."""
     now = now or utcnow()
-    broadcast = session.get(Broadcast, broadcast_id)
+    broadcast = session.get(Broadcast, broadcast_id, populate_existing=True)
     if broadcast is None:
         return "unknown broadcast"
     if broadcast.status is not BroadcastStatus.SCHEDULED:

@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -36,12 +37,16 @@ class Answer:
     content_type: str = "application/json"
 
 
+Responder = Callable[["Recorded"], Answer]
+"""An answer computed from the request (a bulk API echoing its recipients)."""
+
+
 class FakeProvider:
     """Answers each path with its scripted answers in order, the last one repeating."""
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
-        self._answers: dict[str, deque[Answer]] = defaultdict(deque)
+        self._answers: dict[str, deque[Answer | Responder]] = defaultdict(deque)
         self._lock = threading.Lock()
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
@@ -54,14 +59,14 @@ class FakeProvider:
     def __exit__(self, *_exc: object) -> None:
         self._server.shutdown()
 
-    def answer(self, path_suffix: str, *answers: Answer) -> None:
+    def answer(self, path_suffix: str, *answers: Answer | Responder) -> None:
         with self._lock:
             self._answers[path_suffix] = deque(answers)
 
     def requests_to(self, path_suffix: str) -> list[Recorded]:
         return [r for r in self.requests if r.path.endswith(path_suffix)]
 
-    def _pick(self, path: str) -> Answer:
+    def _pick(self, path: str) -> Answer | Responder:
         with self._lock:
             for suffix, queue in self._answers.items():
                 if path.endswith(suffix) and queue:
@@ -76,11 +81,12 @@ class FakeProvider:
             parsed = json.loads(body) if body else None
         except ValueError:
             parsed = None
+        recorded = Recorded(request.method, request.path, dict(request.headers), body, form, parsed)
         with self._lock:
-            self.requests.append(
-                Recorded(request.method, request.path, dict(request.headers), body, form, parsed)
-            )
+            self.requests.append(recorded)
         answer = self._pick(request.path)
+        if callable(answer):
+            answer = answer(recorded)
         if answer.delay:
             time.sleep(answer.delay)
         payload = answer.body if isinstance(answer.body, str) else json.dumps(answer.body)
