@@ -1,0 +1,148 @@
+"""The sweeper: what a crash or a lost job left behind is finished, and nobody gets it twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+
+from bot.broadcasts import sending
+from bot.channels.registry import sender
+from bot.models import OutboundMessage
+from bot.models.enums import BroadcastStatus, MessageStatus, Provider
+from bot.models.types import utcnow
+from bot.redis import QUEUE_NAMES, get_queue, get_redis
+from tests.broadcasts.conftest import BULK, bulk_success, delivered_numbers, messages
+from tests.fakes.provider import Answer
+from workers.sweeper import RESENT, sweep
+from workers.worker import SWEEP_LOCK, AppWorker
+
+
+def _later(app, setting: str) -> object:
+    return utcnow() + timedelta(seconds=app.config[setting] + 1)
+
+
+@pytest.fixture
+def unanswered(app, fake_at):
+    """The provider takes the bulk call but its answer never arrives in time."""
+    with app.app_context():
+        sender(Provider.AFRICASTALKING)._timeout = (3.05, 0.3)
+    fake_at.answer(BULK, Answer(201, {}, delay=1.0), bulk_success)
+    return fake_at
+
+
+def test_broadcast_in_doubt_is_settled_from_the_provider_report_not_resent(
+    app, client, session, unanswered, subscriber, broadcast, run_jobs
+) -> None:
+    taken = subscriber()
+    sent = broadcast()
+    run_jobs()
+    assert delivered_numbers(unanswered) == [taken.phone_e164]
+    report = {"id": "ATXid_late", "status": "Success", "phoneNumber": taken.phone_e164}
+    assert client.post("/webhooks/at/delivery", data=report).status_code == 200
+    swept = sweep(session, now=_later(app, "SWEEP_IN_DOUBT_SECONDS"))
+    assert (swept.adopted, swept.resent) == (1, 0)
+    run_jobs()
+    assert delivered_numbers(unanswered) == [taken.phone_e164]
+    [row] = messages(session, sent)
+    assert (row.status, row.external_id) == (MessageStatus.DELIVERED, "ATXid_late")
+    session.refresh(sent)
+    assert (sent.status, sent.count_queued, sent.count_delivered) == (BroadcastStatus.DONE, 0, 1)
+
+
+def test_broadcast_in_doubt_without_report_is_sent_again_once(
+    app, session, unanswered, subscriber, broadcast, run_jobs
+) -> None:
+    subscriber()
+    sent = broadcast()
+    run_jobs()
+    early = sweep(session, now=utcnow())
+    assert (early.adopted, early.resent) == (0, 0)
+    swept = sweep(session, now=_later(app, "SWEEP_IN_DOUBT_SECONDS"))
+    assert swept.resent == 1
+    [row] = messages(session, sent)
+    assert (row.status, row.error_code) == (MessageStatus.QUEUED, RESENT)
+    run_jobs()
+    sweep(session, now=_later(app, "SWEEP_IN_DOUBT_SECONDS"))
+    run_jobs()
+    assert len(delivered_numbers(unanswered)) == 2  # the call in doubt, then one resend
+    [row] = messages(session, sent)
+    assert (row.status, row.attempts) == (MessageStatus.SENT, 2)
+
+
+def test_broadcast_whose_batch_jobs_were_lost_is_finished_by_the_sweeper(
+    app, session, fake_at, subscriber, broadcast, run_jobs
+) -> None:
+    first, second = subscriber(), subscriber()
+    sent = broadcast()
+    sending.start(session, sent.id)
+    get_queue("bulk", app).empty()  # what a Redis that lost its data leaves
+    assert sweep(session).requeued == 0  # batches seen alive lately: not yet
+    get_redis(app).delete(f"broadcast:{sent.id}:alive")
+    assert sweep(session).requeued == 1
+    run_jobs()
+    assert sorted(delivered_numbers(fake_at)) == sorted([first.phone_e164, second.phone_e164])
+    assert sweep(session).requeued == 0
+
+
+def test_broadcast_whose_start_job_was_lost_is_started_by_the_sweeper(
+    app, session, fake_at, subscriber, broadcast, run_jobs
+) -> None:
+    subscriber()
+    sent = broadcast()
+    for name in QUEUE_NAMES:
+        get_queue(name, app).empty()
+    swept = sweep(session, now=_later(app, "SWEEP_STALE_SECONDS"))
+    assert swept.restarted == 1
+    run_jobs()
+    session.refresh(sent)
+    assert (sent.status, sent.count_sent) == (BroadcastStatus.DONE, 1)
+
+
+def test_single_message_stuck_queued_is_queued_again(
+    app, session, fake_at, subscriber, run_jobs
+) -> None:
+    from bot.models.enums import Channel
+    from bot.outbox import new_message
+
+    contact = subscriber()
+    row = new_message(session, contact, Channel.SMS, Provider.AFRICASTALKING, "Votre avis AV-7K2P")
+    session.commit()
+    swept = sweep(session, now=_later(app, "SWEEP_STALE_SECONDS"))
+    assert swept.requeued == 1
+    run_jobs()
+    session.expire_all()
+    assert session.get(OutboundMessage, row.id).status is MessageStatus.SENT
+    assert delivered_numbers(fake_at) == [contact.phone_e164]
+
+
+def test_broadcast_sweep_runs_in_one_worker_per_interval(
+    app, session, fake_at, subscriber, broadcast
+) -> None:
+    subscriber()
+    sent = broadcast()
+    sending.start(session, sent.id)
+    session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.broadcast_id == sent.id)
+        .values(status=MessageStatus.SENDING, updated_at=utcnow() - timedelta(days=1))
+    )
+    session.commit()
+    queues = [get_queue(name, app) for name in QUEUE_NAMES]
+    first = AppWorker(queues, connection=get_redis(app), app=app)
+    second = AppWorker(queues, connection=get_redis(app), app=app)
+    first.run_maintenance_tasks()
+    assert get_redis(app).get(SWEEP_LOCK).decode() == first.name
+    [row] = messages(session, sent)
+    assert (row.status, row.error_code) == (MessageStatus.QUEUED, RESENT)
+    session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id == row.id)
+        .values(status=MessageStatus.SENDING, updated_at=utcnow() - timedelta(days=1))
+    )
+    session.commit()
+    second.run_maintenance_tasks()
+    [row] = messages(session, sent)
+    assert row.status is MessageStatus.SENDING
+    assert first.maintenance_interval == app.config["SWEEP_INTERVAL_SECONDS"]
