@@ -54,4 +54,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_broadcasts_event_id"))
         batch_op.drop_column("finished_at")
         batch_op.drop_column("started_at")
+        # The enum's CHECK goes first: SQLite's copy of the table would keep it.
+        batch_op.drop_constraint(batch_op.f("ck_broadcasts_broadcast_kind"), type_="check")
         batch_op.drop_column("kind")
