@@ -135,8 +135,10 @@ def _insert_messages(session: Session, broadcast: Broadcast) -> int:
             dialect.insert(OutboundMessage.__table__)
             .from_select(_COLUMNS, rows)
             .on_conflict_do_nothing()
+            .returning(OutboundMessage.__table__.c.id)
         )
-        inserted += session.execute(statement).rowcount
+        # Counted from RETURNING: psycopg reports no rowcount for INSERT ... SELECT.
+        inserted += len(session.execute(statement).all())
     return inserted
 
 
