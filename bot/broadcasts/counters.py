@@ -27,8 +27,8 @@ BUCKETS = {
     MessageStatus.SKIPPED: "skipped",
 }
 
-Move = tuple[MessageStatus | None, MessageStatus, int]
-"""(from, to, how many); from None for new messages."""
+Move = tuple[MessageStatus | None, MessageStatus | None, int]
+"""(from, to, how many); from None for new messages, to None for erased ones."""
 
 
 def record(session: Session, broadcast_id: int, moves: Iterable[Move]) -> None:
@@ -36,7 +36,8 @@ def record(session: Session, broadcast_id: int, moves: Iterable[Move]) -> None:
     for old, new, count in moves:
         if old is not None:
             changes[BUCKETS[old]] -= count
-        changes[BUCKETS[new]] += count
+        if new is not None:
+            changes[BUCKETS[new]] += count
     values = {
         f"count_{bucket}": getattr(Broadcast, f"count_{bucket}") + change
         for bucket, change in changes.items()

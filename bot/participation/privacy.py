@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from bot import conversation
+from bot.broadcasts import counters
 from bot.db import write_lock
 from bot.models import (
     Commune,
@@ -24,6 +25,7 @@ from bot.models import (
     Contact,
     Feedback,
     InboundMessage,
+    OutboundMessage,
     PollParticipant,
     Question,
     Subscription,
@@ -78,6 +80,16 @@ def summary(session: Session, contact_id: int) -> DataSummary:
     )
 
 
+def _uncount_broadcast_messages(session: Session, contact_id: int) -> None:
+    """The contact's broadcast messages go with it: its broadcasts must stop counting them."""
+    for broadcast_id, status, count in session.execute(
+        select(OutboundMessage.broadcast_id, OutboundMessage.status, func.count())
+        .where(OutboundMessage.contact_id == contact_id, OutboundMessage.broadcast_id.is_not(None))
+        .group_by(OutboundMessage.broadcast_id, OutboundMessage.status)
+    ):
+        counters.record(session, broadcast_id, [(status, None, count)])
+
+
 def erase_contact(session: Session, redis: Redis, contact_id: int) -> bool:
     """Delete the contact's personal data; False when there was no such contact."""
     with write_lock(session):
@@ -86,6 +98,7 @@ def erase_contact(session: Session, redis: Redis, contact_id: int) -> bool:
             return False
         phone = contact.phone_e164
         session.execute(delete(InboundMessage).where(InboundMessage.contact_id == contact_id))
+        _uncount_broadcast_messages(session, contact_id)
         session.delete(contact)
         session.commit()
     for channel in (Channel.SMS, Channel.WHATSAPP):

@@ -167,3 +167,20 @@ def test_broadcast_batches_keep_the_send_rate(
     assert sizes == [2, 2, 1]
     # 2 permits at once, then 2 more after 1 s and 1 after 1.5 s: never faster than the rate.
     assert elapsed >= 1.4
+
+
+def test_broadcast_counters_forget_an_erased_contact(
+    app, session, fake_at, subscriber, broadcast, run_jobs
+) -> None:
+    from bot.broadcasts import sending
+    from bot.participation.privacy import erase_contact
+
+    staying, erased = subscriber(), subscriber()
+    sent = broadcast()
+    sending.start(session, sent.id)
+    assert erase_contact(session, get_redis(app), erased.id)
+    run_jobs()
+    assert delivered_numbers(fake_at) == [staying.phone_e164]
+    session.refresh(sent)
+    assert (sent.status, sent.count_queued, sent.count_sent) == (BroadcastStatus.DONE, 0, 1)
+    assert _counters(sent) == _counted_from_rows(session, sent)
