@@ -29,7 +29,7 @@ from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from bot.broadcasts import counters, sending
-from bot.broadcasts.compose import WHATSAPP_WINDOW
+from bot.broadcasts.audience import WHATSAPP_WINDOW
 from bot.broadcasts.quiet import QuietHours
 from bot.broadcasts.ratelimit import SendRate, send_rate
 from bot.channels.africastalking import AfricasTalkingAdapter

@@ -13,20 +13,24 @@ channel and language: 100,000 recipients never pass through Python.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Select, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from bot.models import Broadcast, Contact, OutboundMessage, Subscription
 from bot.models.enums import BroadcastKind, Channel, MessageStatus, Topic
+from bot.models.types import utcnow
 
 SOURCE_CHANNELS = {
     Channel.SMS: (Channel.SMS, Channel.USSD, Channel.VOICE),
     Channel.WHATSAPP: (Channel.WHATSAPP,),
 }
 """The subscription channels each broadcast channel serves."""
+
+WHATSAPP_WINDOW = timedelta(hours=24)
+"""Free-form WhatsApp messages only within 24 h of the citizen's last message."""
 
 CORRECTIONS = (BroadcastKind.CHANGE, BroadcastKind.CANCELLATION)
 HANDED_OVER = (
@@ -66,8 +70,26 @@ def groups(broadcast: Broadcast, default_language: str) -> Iterator[Group]:
         yield Group(channel, default, True, others)
 
 
-def recipients(broadcast: Broadcast, group: Group) -> Select[tuple[int]]:
-    """The contact ids of one group, each once."""
+def recipients(
+    broadcast: Broadcast, group: Group, now: datetime | None = None
+) -> Select[tuple[int]]:
+    """The contact ids of one group, each once.
+
+    A contact subscribed on both SMS and WhatsApp gets the broadcast once: on
+    WhatsApp when it can reach them there (a template, or a message from them
+    in the last 24 h), else by SMS.
+    """
+    query = _candidates(broadcast, group)
+    if group.channel is Channel.SMS and Channel.WHATSAPP.value in broadcast.channels:
+        whatsapp = _candidates(broadcast, replace(group, channel=Channel.WHATSAPP))
+        if not broadcast.whatsapp_template:
+            opens = (now or utcnow()) - WHATSAPP_WINDOW
+            whatsapp = whatsapp.where(Contact.whatsapp_last_inbound_at >= opens)
+        query = query.where(Contact.id.not_in(whatsapp.with_only_columns(Contact.id)))
+    return query
+
+
+def _candidates(broadcast: Broadcast, group: Group) -> Select[tuple[int]]:
     if broadcast.kind in CORRECTIONS:
         earlier = (
             select(OutboundMessage.contact_id)
@@ -96,8 +118,9 @@ def recipients(broadcast: Broadcast, group: Group) -> Select[tuple[int]]:
     return query.where(Contact.opted_out_at.is_(None), group.condition())
 
 
-def size(session: Session, broadcast: Broadcast, group: Group) -> int:
-    return session.scalar(select(func.count()).select_from(recipients(broadcast, group).subquery()))
+def size(session: Session, broadcast: Broadcast, group: Group, now: datetime | None = None) -> int:
+    query = recipients(broadcast, group, now)
+    return session.scalar(select(func.count()).select_from(query.subquery()))
 
 
 def outside_whatsapp_window(

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
 from sqlalchemy.orm import Session
 
 from bot.broadcasts import audience
+from bot.broadcasts.audience import WHATSAPP_WINDOW
 from bot.broadcasts.quiet import QuietHours
 from bot.content.cache import commune_id
 from bot.gsm import non_gsm7_chars, segment_info, to_gsm7
@@ -30,7 +31,6 @@ from bot.models.types import utcnow
 MAX_TEXT = 1000
 """Characters of staff text per language: 7 SMS segments, a long alert already."""
 
-WHATSAPP_WINDOW = timedelta(hours=24)
 BROADCAST_CHANNELS = (Channel.SMS, Channel.WHATSAPP)
 
 
@@ -170,7 +170,7 @@ def estimate(session: Session, broadcast: Broadcast, now: datetime | None = None
     for group in audience.groups(broadcast, config["DEFAULT_LANGUAGE"]):
         source = broadcast.text_by_language[group.language]
         text = message_text(source, group.language, group.channel)
-        count = audience.size(session, broadcast, group)
+        count = audience.size(session, broadcast, group, now)
         if group.channel is Channel.SMS:
             segments = segment_info(text).segments
             cost = count * segments * config["SMS_SEGMENT_COST_XOF"]

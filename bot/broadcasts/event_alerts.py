@@ -43,6 +43,7 @@ ALERT_CHANNELS = (Channel.SMS, Channel.WHATSAPP)
 PLANNED = (BroadcastKind.ANNOUNCEMENT, BroadcastKind.REMINDER, BroadcastKind.START)
 _NOT_STARTED = (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED)
 _STARTED = (BroadcastStatus.SENDING, BroadcastStatus.PAUSED, BroadcastStatus.DONE)
+_PENDING = (*_NOT_STARTED, BroadcastStatus.PAUSED)
 
 
 class EventStateError(ValueError):
@@ -121,9 +122,7 @@ def mark_held(
         raise EventStateError(f"event {event.id} is cancelled")
     event.status = EventStatus.HELD
     event.summary = " ".join((summary or "").split()) or event.summary
-    for alert in alerts(session, event):
-        if alert.kind in PLANNED and alert.status in _NOT_STARTED:
-            sending.cancel(session, alert)
+    _cancel_pending(session, event)
     if event.published_at is None:
         return []
     return [_alert(session, event, BroadcastKind.SUMMARY, now)]
@@ -141,12 +140,17 @@ def _plan_ahead(session: Session, event: Event, now: datetime) -> list[Broadcast
 
 
 def _cancel_pending(session: Session, event: Event) -> bool:
-    """Cancel the planned alerts not yet started; True when an earlier alert went out."""
+    """Cancel the alerts not yet started or paused; True when an earlier alert went out.
+
+    A change notice not yet started goes too: it gives a time that is no longer
+    right, and the caller plans the notice that replaces it. An alert paused
+    before its start job ran never went out: it does not count as alerting.
+    """
     alerted = False
     for alert in alerts(session, event):
-        if alert.status in _STARTED:
+        if alert.status in _STARTED and alert.started_at is not None:
             alerted = True
-        if alert.kind in PLANNED and alert.status in (*_NOT_STARTED, BroadcastStatus.PAUSED):
+        if alert.status in _PENDING:
             sending.cancel(session, alert)
     return alerted
 

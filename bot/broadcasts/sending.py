@@ -98,7 +98,7 @@ def start(session: Session, broadcast_id: int, now: datetime | None = None) -> s
     if not claimed:
         session.rollback()
         return "already started"
-    inserted = _insert_messages(session, broadcast)
+    inserted = _insert_messages(session, broadcast, now)
     counters.record(session, broadcast_id, [(None, MessageStatus.QUEUED, inserted)])
     session.commit()
     finish_if_done(session, broadcast_id)
@@ -106,7 +106,7 @@ def start(session: Session, broadcast_id: int, now: datetime | None = None) -> s
     return f"{inserted} message(s) in {batches} batch(es)"
 
 
-def _insert_messages(session: Session, broadcast: Broadcast) -> int:
+def _insert_messages(session: Session, broadcast: Broadcast, now: datetime) -> int:
     config = current_app.config
     dialect = _DIALECTS[session.get_bind().dialect.name]
     inserted = 0
@@ -119,7 +119,7 @@ def _insert_messages(session: Session, broadcast: Broadcast) -> int:
             cost = segments * config["SMS_SEGMENT_COST_XOF"]
         else:
             segments, cost = 1, config["WHATSAPP_MESSAGE_COST_XOF"]
-        contacts = audience.recipients(broadcast, group).subquery()
+        contacts = audience.recipients(broadcast, group, now).subquery()
         rows = select(
             contacts.c.id,
             literal(group.channel.value),

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.models.enums import Channel, MessageStatus
+from bot.models.enums import Channel, MessageStatus, Topic
 from bot.models.types import utcnow
 from tests.broadcasts.conftest import messages
 from tests.fakes.provider import Answer, FakeProvider, Recorded
@@ -96,3 +96,29 @@ def test_whatsapp_broadcast_resends_as_template_when_the_provider_says_window_cl
     kinds = [request.json["type"] for request in fake_meta.requests_to(MESSAGES)]
     assert kinds == ["text", "template"]
     assert [row.status for row in messages(session, sent)] == [MessageStatus.SENT]
+
+
+@pytest.mark.parametrize(
+    ("template", "last_message_hours_ago", "channel"),
+    [
+        pytest.param("HXalert", 72, "whatsapp", id="template-reaches-whatsapp"),
+        pytest.param(None, 2, "whatsapp", id="in-window-reaches-whatsapp"),
+        pytest.param(None, 72, "sms", id="unreachable-on-whatsapp-gets-sms"),
+    ],
+)
+def test_broadcast_reaches_a_contact_on_two_channels_once(
+    session, fake_meta, subscriber, broadcast, run_jobs, template, last_message_hours_ago, channel
+) -> None:
+    both = subscriber(
+        channel=Channel.WHATSAPP,
+        whatsapp_last_inbound_at=utcnow() - timedelta(hours=last_message_hours_ago),
+    )
+    subscriber(topic=Topic.ALL, channel=Channel.SMS, number=both.phone_e164)
+    sent = broadcast(channels=[Channel.SMS, Channel.WHATSAPP], whatsapp_template=template)
+    run_jobs()
+    rows = messages(session, sent)
+    assert [row.channel.value for row in rows if row.status is MessageStatus.SENT] == [channel]
+    # Without a template, the WhatsApp row of a contact out of the window says why it was not used.
+    assert {row.error_code for row in rows if row.status is MessageStatus.SKIPPED} <= {
+        "no_template"
+    }
