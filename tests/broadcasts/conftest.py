@@ -40,9 +40,7 @@ def bulk_success(request: Recorded) -> Answer:
 def delivered_numbers(fake: FakeProvider) -> list[str]:
     """Every recipient of every bulk call the fake answered with success, in order."""
     return [
-        number
-        for request in fake.requests_to(BULK)
-        for number in request.form["to"].split(",")
+        number for request in fake.requests_to(BULK) for number in request.form["to"].split(",")
     ]
 
 

@@ -81,9 +81,7 @@ def test_second_start_of_a_broadcast_inserts_nothing(
     )
     session.commit()
     assert sending.start(session, sent.id).startswith("0 message(s)")
-    count = session.scalar(
-        select(func.count()).where(OutboundMessage.broadcast_id == sent.id)
-    )
+    count = session.scalar(select(func.count()).where(OutboundMessage.broadcast_id == sent.id))
     assert count == 2
 
 
