@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.broadcasts import compose, event_alerts, sending
+from bot.content.cache import commune_id
 from bot.db import get_session, transaction
 from bot.i18n import format_datetime
 from bot.models import AuditLog, Broadcast, Commune, Event
@@ -161,6 +162,7 @@ def list_broadcasts(commune_slug: str | None) -> None:
     """The latest broadcasts with their counters."""
     query = select(Broadcast, Commune.slug).join(Commune).order_by(Broadcast.id.desc()).limit(50)
     if commune_slug:
+        _known_commune(commune_slug)
         query = query.where(Commune.slug == commune_slug)
     for broadcast, slug in get_session().execute(query).all():
         figures = " ".join(f"{name} {getattr(broadcast, f'count_{name}')}" for name in _COUNTERS)
@@ -168,6 +170,11 @@ def list_broadcasts(commune_slug: str | None) -> None:
             f"{broadcast.id}\t{slug}\t{broadcast.kind.value}\t{broadcast.topic.value}\t"
             f"{broadcast.status.value}\t{_when(broadcast.scheduled_at)}\t{figures}"
         )
+
+
+def _known_commune(slug: str) -> None:
+    if commune_id(get_session(), slug) is None:
+        raise click.ClickException(f"no commune {slug!r}")
 
 
 def _broadcast(session: Session, broadcast_id: int) -> Broadcast:
@@ -244,6 +251,7 @@ def sweep_command() -> None:
 @click.option("--commune", "commune_slug", required=True)
 @with_appcontext
 def list_events(commune_slug: str) -> None:
+    _known_commune(commune_slug)
     query = (
         select(Event).join(Commune).where(Commune.slug == commune_slug).order_by(Event.starts_at)
     )

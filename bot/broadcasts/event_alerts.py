@@ -61,6 +61,8 @@ def alerts(session: Session, event: Event) -> list[Broadcast]:
             select(Broadcast)
             .where(Broadcast.event_id == event.id)
             .order_by(Broadcast.scheduled_at, Broadcast.id)
+            # Workers move alerts on in other sessions: read their state afresh.
+            .execution_options(populate_existing=True)
         )
     )
 
@@ -116,14 +118,20 @@ def cancel(session: Session, event: Event, now: datetime | None = None) -> list[
 def mark_held(
     session: Session, event: Event, summary: str | None, now: datetime | None = None
 ) -> list[Broadcast]:
-    """Record that the event was held, with its summary, and send the summary to subscribers."""
+    """Record that the event was held, with its summary, and send the summary to subscribers.
+
+    Marked held again, the summary is updated; it goes to subscribers again
+    only when the first notice had none ("the minutes will be published"):
+    a corrected summary is read on the information screens, not pushed twice.
+    """
     now = now or utcnow()
     if event.status is EventStatus.CANCELLED:
         raise EventStateError(f"event {event.id} is cancelled")
+    already_summarized = event.status is EventStatus.HELD and bool(event.summary)
     event.status = EventStatus.HELD
     event.summary = " ".join((summary or "").split()) or event.summary
     _cancel_pending(session, event)
-    if event.published_at is None:
+    if event.published_at is None or already_summarized:
         return []
     return [_alert(session, event, BroadcastKind.SUMMARY, now)]
 
