@@ -105,3 +105,25 @@ def test_broadcast_in_quiet_hours_waits_for_the_morning_unless_urgent(
     urgent = broadcast(urgent=True)
     assert sending.start(session, urgent.id, now=NIGHT) == "1 message(s) in 1 batch(es)"
     assert sending.start(session, calm.id, now=MORNING) == "1 message(s) in 1 batch(es)"
+
+
+def test_broadcast_batch_that_meets_the_night_waits_for_the_morning(
+    app, session, fake_at, subscriber, broadcast, run_jobs
+) -> None:
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    subscriber()
+    sent = broadcast()
+    sending.start(session, sent.id)
+    local = datetime.now(ZoneInfo("Africa/Porto-Novo"))
+    window = f"{(local - timedelta(hours=1)):%H:%M}-{(local + timedelta(hours=1)):%H:%M}"
+    app.config["QUIET_HOURS"] = window
+    run_jobs()
+    assert delivered_numbers(fake_at) == []
+    registry = get_queue("bulk", app).scheduled_job_registry
+    [held] = [Job.fetch(job_id, connection=get_redis(app)) for job_id in registry.get_job_ids()]
+    assert held.func_name == "workers.broadcast.send_batch"
+    release = registry.get_scheduled_time(held).astimezone(ZoneInfo("Africa/Porto-Novo"))
+    assert f"{release:%H:%M}" == window.split("-")[1]
+    assert {row.status for row in messages(session, sent)} == {MessageStatus.QUEUED}
