@@ -20,6 +20,7 @@ from typing import Any
 
 from flask import Flask
 from rq import Queue, SimpleWorker
+from rq.defaults import DEFAULT_WORKER_TTL
 from rq.job import Job
 
 from bot.db import get_session
@@ -38,10 +39,13 @@ class AppWorker(SimpleWorker):
             app = create_app()
         self.app = app
         interval = app.config["SWEEP_INTERVAL_SECONDS"]
-        kwargs.setdefault("maintenance_interval", interval)
-        # An idle worker waits for jobs at most worker_ttl - 15 s: keep that
-        # near the interval, or an idle worker would sweep every 405 s only.
-        kwargs.setdefault("worker_ttl", interval + 15)
+        # `rq worker` always passes its own defaults (600 s, 420 s), so these
+        # cap what is given rather than fill what is missing. An idle worker
+        # waits for jobs at most worker_ttl - 15 s before its maintenance
+        # runs: keep that near the interval too.
+        given = kwargs.get("maintenance_interval") or interval
+        kwargs["maintenance_interval"] = min(given, interval)
+        kwargs["worker_ttl"] = min(kwargs.get("worker_ttl") or DEFAULT_WORKER_TTL, interval + 15)
         super().__init__(*args, **kwargs)
 
     def run_maintenance_tasks(self) -> None:

@@ -130,7 +130,10 @@ def test_broadcast_sweep_runs_in_one_worker_per_interval(
     )
     session.commit()
     queues = [get_queue(name, app) for name in QUEUE_NAMES]
-    first = AppWorker(queues, connection=get_redis(app), app=app)
+    # As `rq worker` builds it, with RQ's own defaults.
+    first = AppWorker(
+        queues, connection=get_redis(app), app=app, maintenance_interval=600, worker_ttl=420
+    )
     second = AppWorker(queues, connection=get_redis(app), app=app)
     first.run_maintenance_tasks()
     assert get_redis(app).get(SWEEP_LOCK).decode() == first.name
@@ -146,3 +149,4 @@ def test_broadcast_sweep_runs_in_one_worker_per_interval(
     [row] = messages(session, sent)
     assert row.status is MessageStatus.SENDING
     assert first.maintenance_interval == app.config["SWEEP_INTERVAL_SECONDS"]
+    assert first.dequeue_timeout == app.config["SWEEP_INTERVAL_SECONDS"]
