@@ -285,6 +285,7 @@ class Batch:
         get_queue("bulk").enqueue_in(
             delay, send_batch, self.broadcast_id, first, last, job_timeout=sending.batch_timeout()
         )
+        sending.mark_alive(self.broadcast_id, waiting=delay.total_seconds())
 
 
 def _in_window(row: Row[Any], window_opens: datetime) -> bool:

@@ -9,10 +9,14 @@ by hand. It survives a Redis that lost its data, since it reads the database.
 2. Rows left `sending` for longer than `SWEEP_IN_DOUBT_SECONDS`: a worker
    died during the call, or the call got no answer. The provider may have
    taken them. A delivery report that named the recipient but an id we never
-   recorded (bot/channels/statuses.py keeps those) settles the row as the
-   provider saw it; with no such report by then, the provider never had it,
-   and the row is queued again. Never resent blindly: this is what keeps a
-   worker killed mid-batch from sending anyone a second message.
+   recorded, and came after the row was claimed, settles the row as the
+   provider saw it. Without one, the row is queued again only once reports
+   have come back for messages sent `REPORT_ORDER_MARGIN` after it (the
+   watermark, bot/channels/report_memory.py): then its report would have
+   come too, and the provider never had it. Reports that never come (none
+   configured) leave it in doubt until `UNMATCHED_REPORT_SECONDS`, when it is
+   failed as `in_doubt`, for staff to see. Never resent blindly: this is
+   what keeps a worker killed mid-batch from sending anyone a second message.
 3. Queued rows whose job is gone: a broadcast with queued rows and no batch
    alive lately (`broadcast_alive`) gets its batches queued again; a single
    message queued for longer than `SWEEP_STALE_SECONDS` is queued again.
@@ -25,14 +29,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import Row, select, update
 from sqlalchemy.orm import Session
 
 from bot.broadcasts import counters, sending
 from bot.broadcasts.quiet import QuietHours
-from bot.channels import statuses
+from bot.channels import report_memory
+from bot.channels.base import StatusUpdate
 from bot.db import get_session
 from bot.models import Broadcast, Contact, OutboundMessage
 from bot.models.enums import BroadcastStatus, MessageStatus
@@ -47,13 +53,18 @@ SWEEP_LIMIT = 10_000
 """Rows settled per sweep; the next sweep takes the rest."""
 
 RESENT = "in_doubt_resent"
+GAVE_UP = "in_doubt"
+
+REPORT_ORDER_MARGIN = timedelta(seconds=60)
+"""How far out of order a provider's reports may come back."""
 
 
 @dataclass
 class Swept:
     restarted: int = 0  # broadcasts whose start job was queued again
     adopted: int = 0  # in-doubt rows settled from a delivery report
-    resent: int = 0  # in-doubt rows with no report: queued again
+    resent: int = 0  # in-doubt rows the provider never had: queued again
+    failed: int = 0  # in-doubt rows no report ever settled: failed, not resent
     requeued: int = 0  # jobs queued again for rows whose job was lost
     finished: int = 0  # broadcasts marked done
 
@@ -73,7 +84,7 @@ def sweep(session: Session, now: datetime | None = None) -> Swept:
     swept = Swept()
     swept.restarted = _restart_overdue(session, stale)
     resent_broadcasts, resent_single = _settle_in_doubt(
-        session, now - timedelta(seconds=config["SWEEP_IN_DOUBT_SECONDS"]), swept
+        session, now, now - timedelta(seconds=config["SWEEP_IN_DOUBT_SECONDS"]), swept
     )
     quiet = QuietHours.from_config(config).contains(now)
     for broadcast_id in _orphaned_broadcasts(session, quiet) | resent_broadcasts:
@@ -114,13 +125,16 @@ def _restart_overdue(session: Session, stale: datetime) -> int:
     return len(overdue)
 
 
-def _settle_in_doubt(session: Session, before: datetime, swept: Swept) -> tuple[set[int], set[int]]:
-    """Adopt the provider's report or queue again; the broadcasts and single rows queued again."""
+def _settle_in_doubt(
+    session: Session, now: datetime, before: datetime, swept: Swept
+) -> tuple[set[int], set[int]]:
+    """Adopt the provider's report, or queue again, or give up; returns what was queued again."""
     rows = session.execute(
         select(
             OutboundMessage.id,
             OutboundMessage.provider,
             OutboundMessage.broadcast_id,
+            OutboundMessage.updated_at,
             Contact.phone_e164,
         )
         .join(Contact, Contact.id == OutboundMessage.contact_id)
@@ -128,32 +142,46 @@ def _settle_in_doubt(session: Session, before: datetime, swept: Swept) -> tuple[
         .order_by(OutboundMessage.id)
         .limit(SWEEP_LIMIT)
     ).all()
+    marks = {provider: report_memory.watermark(provider) for provider in {r.provider for r in rows}}
     broadcasts: set[int] = set()
     single: set[int] = set()
     for row in rows:
-        report = statuses.unmatched_report(row.provider, row.phone_e164)
+        report = report_memory.unmatched_report(row.provider, row.phone_e164, row.updated_at)
         if report is not None:
-            new = report.status if status_can_move(MessageStatus.SENDING, report.status) else None
-            values = {"external_id": report.external_id, "error_code": report.error_code}
-            if new is not None:
-                values["status"] = new
-            session.execute(
-                update(OutboundMessage).where(OutboundMessage.id == row.id).values(values)
-            )
-            statuses.forget_unmatched(row.provider, row.phone_e164)
-            if row.broadcast_id is not None and new is not None:
-                counters.record(session, row.broadcast_id, [(MessageStatus.SENDING, new, 1)])
+            _adopt(session, row, report)
             swept.adopted += 1
             continue
-        session.execute(
-            update(OutboundMessage)
-            .where(OutboundMessage.id == row.id, OutboundMessage.status == MessageStatus.SENDING)
-            .values(status=MessageStatus.QUEUED, error_code=RESENT)
-        )
-        (broadcasts if row.broadcast_id is not None else single).add(row.broadcast_id or row.id)
-        swept.resent += 1
+        mark = marks[row.provider]
+        if mark is not None and mark >= row.updated_at + REPORT_ORDER_MARGIN:
+            _move(session, row, MessageStatus.QUEUED, RESENT)
+            (broadcasts if row.broadcast_id is not None else single).add(row.broadcast_id or row.id)
+            swept.resent += 1
+        elif row.updated_at < now - timedelta(seconds=report_memory.UNMATCHED_REPORT_SECONDS):
+            _move(session, row, MessageStatus.FAILED, GAVE_UP)
+            swept.failed += 1
     session.commit()
     return broadcasts, single
+
+
+def _adopt(session: Session, row: Row[Any], report: StatusUpdate) -> None:
+    new = report.status if status_can_move(MessageStatus.SENDING, report.status) else None
+    values: dict[str, Any] = {"external_id": report.external_id, "error_code": report.error_code}
+    if new is not None:
+        values["status"] = new
+    session.execute(update(OutboundMessage).where(OutboundMessage.id == row.id).values(values))
+    report_memory.forget_unmatched(row.provider, row.phone_e164)
+    if row.broadcast_id is not None and new is not None:
+        counters.record(session, row.broadcast_id, [(MessageStatus.SENDING, new, 1)])
+
+
+def _move(session: Session, row: Row[Any], status: MessageStatus, code: str) -> None:
+    session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id == row.id, OutboundMessage.status == MessageStatus.SENDING)
+        .values(status=status, error_code=code)
+    )
+    if row.broadcast_id is not None:
+        counters.record(session, row.broadcast_id, [(MessageStatus.SENDING, status, 1)])
 
 
 def _orphaned_broadcasts(session: Session, quiet: bool) -> set[int]:

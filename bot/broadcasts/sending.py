@@ -164,10 +164,17 @@ def batch_ranges(session: Session, broadcast_id: int) -> list[tuple[int, int]]:
     ]
 
 
-def mark_alive(broadcast_id: int) -> None:
-    """A batch of this broadcast is queued or running: the sweeper leaves it alone."""
-    seconds = current_app.config["SWEEP_STALE_SECONDS"]
-    get_redis().set(f"broadcast:{broadcast_id}:alive", 1, ex=seconds)
+def mark_alive(broadcast_id: int, waiting: float = 0) -> None:
+    """A batch of this broadcast is queued, running, or `waiting` s for a retry.
+
+    The sweeper leaves it alone until that is stale.
+    """
+    seconds = current_app.config["SWEEP_STALE_SECONDS"] + int(waiting)
+    client = get_redis()
+    key = f"broadcast:{broadcast_id}:alive"
+    # Never shorten what another batch announced (a retry waiting longer).
+    if (client.ttl(key) or 0) < seconds:
+        client.set(key, 1, ex=seconds)
 
 
 def is_alive(broadcast_id: int) -> bool:

@@ -326,11 +326,11 @@ def test_broadcast_cancel_from_the_cli_skips_what_is_left(
 
 def test_broadcast_sweep_prints_the_figures(session, fake_at, broadcast, runner) -> None:
     output = _ok(runner.invoke(args=["broadcast", "sweep"]))
-    assert output == "restarted 0, adopted 0, resent 0, requeued 0, finished 0\n"
+    assert output == "restarted 0, adopted 0, resent 0, failed 0, requeued 0, finished 0\n"
     overdue = broadcast(scheduled_at=utcnow() - timedelta(hours=1))
     assert len(get_queue("default").job_ids) == 1
     output = _ok(runner.invoke(args=["broadcast", "sweep"]))
-    assert output == "restarted 1, adopted 0, resent 0, requeued 0, finished 0\n"
+    assert output == "restarted 1, adopted 0, resent 0, failed 0, requeued 0, finished 0\n"
     assert len(get_queue("default").job_ids) == 2
     assert session.get(Broadcast, overdue.id).status is BroadcastStatus.SCHEDULED
 

@@ -8,8 +8,9 @@ from rq.job import Job
 from sqlalchemy import func, select
 
 from bot.broadcasts.counters import BUCKETS
+from bot.channels import report_memory
 from bot.models import Broadcast, Contact, OutboundMessage
-from bot.models.enums import BroadcastStatus, MessageStatus
+from bot.models.enums import BroadcastStatus, MessageStatus, Provider
 from bot.redis import get_queue, get_redis
 from tests.broadcasts.conftest import BULK, bulk_success, delivered_numbers, messages
 from tests.fakes.provider import Answer
@@ -127,6 +128,8 @@ def test_broadcast_counters_follow_delivery_reports(
     sent = session.get(Broadcast, sent.id)
     assert (sent.count_sent, sent.count_delivered, sent.count_failed) == (0, 1, 1)
     assert _counters(sent) == _counted_from_rows(session, sent)
+    latest = max(row.sent_at for row in messages(session, sent))
+    assert report_memory.watermark(Provider.AFRICASTALKING) == latest
 
 
 def test_broadcast_skips_a_contact_who_opts_out_while_it_runs(

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import update
 
 from bot.broadcasts import sending
+from bot.channels import report_memory
 from bot.channels.registry import sender
 from bot.models import OutboundMessage
 from bot.models.enums import BroadcastStatus, MessageStatus, Provider
@@ -15,7 +16,7 @@ from bot.models.types import utcnow
 from bot.redis import QUEUE_NAMES, get_queue, get_redis
 from tests.broadcasts.conftest import BULK, bulk_success, delivered_numbers, messages
 from tests.fakes.provider import Answer
-from workers.sweeper import RESENT, sweep
+from workers.sweeper import GAVE_UP, REPORT_ORDER_MARGIN, RESENT, sweep
 from workers.worker import SWEEP_LOCK, AppWorker
 
 
@@ -51,24 +52,59 @@ def test_broadcast_in_doubt_is_settled_from_the_provider_report_not_resent(
     assert (sent.status, sent.count_queued, sent.count_delivered) == (BroadcastStatus.DONE, 0, 1)
 
 
-def test_broadcast_in_doubt_without_report_is_sent_again_once(
+def test_broadcast_in_doubt_without_report_is_sent_again_once_reports_caught_up(
     app, session, unanswered, subscriber, broadcast, run_jobs
 ) -> None:
     subscriber()
     sent = broadcast()
     run_jobs()
+    [row] = messages(session, sent)
+    after_doubt = _later(app, "SWEEP_IN_DOUBT_SECONDS")
     early = sweep(session, now=utcnow())
     assert (early.adopted, early.resent) == (0, 0)
-    swept = sweep(session, now=_later(app, "SWEEP_IN_DOUBT_SECONDS"))
+    # Reports are behind: nothing came back yet for anything sent after it.
+    assert sweep(session, now=after_doubt).resent == 0
+    report_memory.raise_watermark(Provider.AFRICASTALKING, row.updated_at + timedelta(seconds=30))
+    assert sweep(session, now=after_doubt).resent == 0
+    report_memory.raise_watermark(Provider.AFRICASTALKING, row.updated_at + REPORT_ORDER_MARGIN)
+    swept = sweep(session, now=after_doubt)
     assert swept.resent == 1
     [row] = messages(session, sent)
     assert (row.status, row.error_code) == (MessageStatus.QUEUED, RESENT)
     run_jobs()
-    sweep(session, now=_later(app, "SWEEP_IN_DOUBT_SECONDS"))
-    run_jobs()
     assert len(delivered_numbers(unanswered)) == 2  # the call in doubt, then one resend
     [row] = messages(session, sent)
     assert (row.status, row.attempts) == (MessageStatus.SENT, 2)
+
+
+def test_broadcast_in_doubt_that_no_report_ever_settles_fails_unsent(
+    app, session, unanswered, subscriber, broadcast, run_jobs
+) -> None:
+    subscriber()
+    sent = broadcast()
+    run_jobs()
+    much_later = utcnow() + timedelta(seconds=report_memory.UNMATCHED_REPORT_SECONDS + 1)
+    assert sweep(session, now=much_later).failed == 1
+    run_jobs()
+    assert len(delivered_numbers(unanswered)) == 1
+    [row] = messages(session, sent)
+    assert (row.status, row.error_code) == (MessageStatus.FAILED, GAVE_UP)
+    session.refresh(sent)
+    assert (sent.status, sent.count_queued, sent.count_failed) == (BroadcastStatus.DONE, 0, 1)
+
+
+def test_broadcast_in_doubt_ignores_a_report_older_than_its_claim(
+    app, client, session, unanswered, subscriber, broadcast, run_jobs
+) -> None:
+    taken = subscriber()
+    report = {"id": "ATXid_earlier", "status": "Success", "phoneNumber": taken.phone_e164}
+    assert client.post("/webhooks/at/delivery", data=report).status_code == 200
+    sent = broadcast()
+    run_jobs()
+    swept = sweep(session, now=_later(app, "SWEEP_IN_DOUBT_SECONDS"))
+    assert swept.adopted == 0
+    [row] = messages(session, sent)
+    assert (row.status, row.external_id) == (MessageStatus.SENDING, None)
 
 
 def test_broadcast_whose_batch_jobs_were_lost_is_finished_by_the_sweeper(
@@ -123,12 +159,14 @@ def test_broadcast_sweep_runs_in_one_worker_per_interval(
     subscriber()
     sent = broadcast()
     sending.start(session, sent.id)
+    claimed = utcnow() - timedelta(seconds=app.config["SWEEP_IN_DOUBT_SECONDS"] + 60)
     session.execute(
         update(OutboundMessage)
         .where(OutboundMessage.broadcast_id == sent.id)
-        .values(status=MessageStatus.SENDING, updated_at=utcnow() - timedelta(days=1))
+        .values(status=MessageStatus.SENDING, updated_at=claimed)
     )
     session.commit()
+    report_memory.raise_watermark(Provider.AFRICASTALKING, utcnow())
     queues = [get_queue(name, app) for name in QUEUE_NAMES]
     # As `rq worker` builds it, with RQ's own defaults.
     first = AppWorker(
@@ -142,7 +180,7 @@ def test_broadcast_sweep_runs_in_one_worker_per_interval(
     session.execute(
         update(OutboundMessage)
         .where(OutboundMessage.id == row.id)
-        .values(status=MessageStatus.SENDING, updated_at=utcnow() - timedelta(days=1))
+        .values(status=MessageStatus.SENDING, updated_at=claimed)
     )
     session.commit()
     second.run_maintenance_tasks()
