@@ -55,8 +55,15 @@ SWEEP_LIMIT = 10_000
 RESENT = "in_doubt_resent"
 GAVE_UP = "in_doubt"
 
-REPORT_ORDER_MARGIN = timedelta(seconds=60)
-"""How far out of order a provider's reports may come back."""
+REPORT_ORDER_MARGIN = timedelta(seconds=10)
+"""How far out of send order reports may come back before a missing one counts as never sent.
+
+Short enough that a broadcast sent in a few seconds still has later messages
+to vouch for its earlier ones. A handset switched off delays its report past
+any margin: a message in doubt to it may then arrive twice. That takes a
+crash during the very call that carried it; the alternative, never resending,
+loses every message of a call that never left.
+"""
 
 
 @dataclass

@@ -64,7 +64,7 @@ def test_broadcast_in_doubt_without_report_is_sent_again_once_reports_caught_up(
     assert (early.adopted, early.resent) == (0, 0)
     # Reports are behind: nothing came back yet for anything sent after it.
     assert sweep(session, now=after_doubt).resent == 0
-    report_memory.raise_watermark(Provider.AFRICASTALKING, row.updated_at + timedelta(seconds=30))
+    report_memory.raise_watermark(Provider.AFRICASTALKING, row.updated_at + REPORT_ORDER_MARGIN / 2)
     assert sweep(session, now=after_doubt).resent == 0
     report_memory.raise_watermark(Provider.AFRICASTALKING, row.updated_at + REPORT_ORDER_MARGIN)
     swept = sweep(session, now=after_doubt)
