@@ -3,7 +3,8 @@
 Figures: GET /healthz (a database query and a Redis PING) and the inbound SMS
 webhook (parse, dedupe in Redis, record, queue the reply) against bare Flask
 answering the same paths, under the same gunicorn settings, driven from this
-process on loopback; and the RSS of one web worker.
+process on loopback; and the RSS of one web worker. Then broadcasts end to
+end, through real workers and a fake Africa's Talking (bench/broadcast.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import requests
 
+from bench import broadcast
 from bench.load import FormFactory, LoadResult, hammer
 
 RESULTS = Path(__file__).parent / "RESULTS.md"
@@ -191,6 +193,7 @@ def main() -> None:
             drained, drain_seconds = _drain(env, instance)
         finally:
             embedded.stop()
+    broadcasts = broadcast.measure()
     ours, bare = results["ours"], results["bare"]
     ours_rss, bare_rss = rss["ours"], rss["bare"]
 
@@ -243,6 +246,7 @@ def main() -> None:
         "| --- | ---: | ---: | ---: |",
         *[f"| {name} | {a} | {b} | {r} |" for name, a, b, r in rows],
         "",
+        *broadcast.lines(broadcasts),
     ]
     RESULTS.write_text("\n".join(lines))
     print("\n".join(lines))
