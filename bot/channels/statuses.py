@@ -55,7 +55,9 @@ def apply(updates: Sequence[StatusUpdate]) -> int:
         if status_can_move(row.status, update.status):
             if row.broadcast_id is not None:
                 counters.record(session, row.broadcast_id, [(row.status, update.status, 1)])
-                moved_on.add(row.broadcast_id)
+                # Only a message leaving the queued bucket can finish its broadcast.
+                if counters.BUCKETS[row.status] == "queued":
+                    moved_on.add(row.broadcast_id)
             row.status = update.status
             row.error_code = update.error_code or row.error_code
             changed += 1
