@@ -1,0 +1,41 @@
+"""The dashboard's audit trail: every write, and every login, logout and failed login."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from bot.models import AuditLog, StaffUser
+
+_ACTOR_LENGTH = AuditLog.__table__.c.actor.type.length or 120
+
+
+def record(
+    session: Session,
+    staff: StaffUser | None,
+    action: str,
+    entity: str,
+    entity_id: object | None,
+    commune_id: int | None,
+    before: dict | None = None,
+    after: dict | None = None,
+    *,
+    actor: str | None = None,
+) -> AuditLog:
+    """Add (not commit) an AuditLog row; `actor` defaults to the staff's email.
+
+    `actor` names who acted when no staff user is known (a failed login gives
+    the email typed). Never pass a password or a token in `before`/`after`.
+    """
+    name = actor if actor is not None else (staff.email if staff is not None else "anonymous")
+    entry = AuditLog(
+        staff_user_id=staff.id if staff is not None else None,
+        actor=name[:_ACTOR_LENGTH],
+        action=action,
+        entity=entity,
+        entity_id=None if entity_id is None else str(entity_id),
+        commune_id=commune_id,
+        before=before,
+        after=after,
+    )
+    session.add(entry)
+    return entry
