@@ -28,6 +28,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bot.config import normalize_database_url
+from bot.redis import server_settings
 
 BIN = Path(sys.executable).parent
 FLASK = [sys.executable, "-m", "flask", "--app", "bot"]
@@ -153,7 +154,7 @@ def prepare(env: dict[str, str]) -> None:
 
 
 class RedisServer:
-    """redis-server on a Unix socket, with the append-only file production uses."""
+    """redis-server on a Unix socket, as the app embeds it but in the foreground: killable."""
 
     def __init__(self, processes: Processes) -> None:
         self.processes = processes
@@ -162,21 +163,8 @@ class RedisServer:
         self.socket = self.directory / "redis.sock"
         self.url = f"unix://{self.socket}"
         self.config = self.directory / "redis.conf"
-        self.config.write_text(
-            "\n".join(
-                [
-                    "daemonize no",
-                    "port 0",
-                    f'unixsocket "{self.socket}"',
-                    "unixsocketperm 700",
-                    f'dir "{self.directory}"',
-                    "save 60 1",
-                    "appendonly yes",
-                    "appendfsync everysec",
-                ]
-            )
-            + "\n"
-        )
+        settings = ["daemonize no", *server_settings(self.directory, self.socket)]
+        self.config.write_text("\n".join(settings) + "\n")
         self.process: subprocess.Popen[bytes] | None = None
 
     def client(self) -> redis.Redis:

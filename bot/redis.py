@@ -34,6 +34,22 @@ STARTUP_TIMEOUT_SECONDS = 10.0
 _MAX_SOCKET_PATH = 100
 
 
+def server_settings(directory: Path, socket: Path) -> list[str]:
+    """redis-server settings of a server on a Unix socket, data in `directory`."""
+    return [
+        "port 0",
+        f'unixsocket "{socket}"',
+        "unixsocketperm 700",
+        f'dir "{directory}"',
+        "dbfilename dump.rdb",
+        "save 60 1",
+        # Inbound messages are acknowledged to providers once they are in
+        # Redis: an append-only file keeps them across a restart.
+        "appendonly yes",
+        "appendfsync everysec",
+    ]
+
+
 class EmbeddedRedis:
     """A redis-server daemon owned by one instance folder."""
 
@@ -71,18 +87,9 @@ class EmbeddedRedis:
             config = "\n".join(
                 [
                     "daemonize yes",
-                    "port 0",
-                    f'unixsocket "{self.socket}"',
-                    "unixsocketperm 700",
-                    f'dir "{self.directory}"',
                     f'pidfile "{self.directory / "redis.pid"}"',
                     f'logfile "{self.directory / "redis.log"}"',
-                    "dbfilename dump.rdb",
-                    "save 60 1",
-                    # Inbound messages are acknowledged to providers once they
-                    # are in Redis: an append-only file keeps them across a restart.
-                    "appendonly yes",
-                    "appendfsync everysec",
+                    *server_settings(self.directory, self.socket),
                 ]
             )
             config_file = self.directory / "redis.conf"

@@ -119,18 +119,16 @@ def _candidates(broadcast: Broadcast, group: Group) -> Select[tuple[int]]:
 
 
 def size(session: Session, broadcast: Broadcast, group: Group, now: datetime | None = None) -> int:
-    query = recipients(broadcast, group, now)
-    return session.scalar(select(func.count()).select_from(query.subquery()))
+    return _count(session, recipients(broadcast, group, now))
 
 
 def outside_whatsapp_window(
     session: Session, broadcast: Broadcast, group: Group, since: datetime
 ) -> int:
     """WhatsApp recipients who have not written within 24 h: a template must reach them."""
-    query = recipients(broadcast, group).where(
-        or_(
-            Contact.whatsapp_last_inbound_at.is_(None),
-            Contact.whatsapp_last_inbound_at < since,
-        )
-    )
+    last = Contact.whatsapp_last_inbound_at
+    return _count(session, recipients(broadcast, group).where(or_(last.is_(None), last < since)))
+
+
+def _count(session: Session, query: Select[tuple[int]]) -> int:
     return session.scalar(select(func.count()).select_from(query.subquery()))

@@ -22,7 +22,7 @@ from bot.broadcasts import audience
 from bot.broadcasts.audience import WHATSAPP_WINDOW
 from bot.broadcasts.quiet import QuietHours
 from bot.content.cache import commune_id
-from bot.gsm import non_gsm7_chars, segment_info, to_gsm7
+from bot.gsm import estimate_cost_xof, non_gsm7_chars, segment_info, to_gsm7
 from bot.i18n import SUPPORTED_LANGUAGES, t
 from bot.models import Broadcast
 from bot.models.enums import BroadcastKind, BroadcastStatus, Channel, Topic
@@ -47,6 +47,13 @@ def message_text(text: str, language: str, channel: Channel) -> str:
     """What a recipient reads: the text and how to stop, in GSM-7 for SMS."""
     full = f"{text.strip()}\n{t('broadcast.stop_hint', language)}"
     return to_gsm7(full) if channel is Channel.SMS else full
+
+
+def price(text: str, channel: Channel, config: Mapping[str, Any]) -> tuple[int, int]:
+    """(segments, estimated cost in XOF) of one message of `text` on `channel`."""
+    if channel is Channel.SMS:
+        return segment_info(text).segments, estimate_cost_xof(text, config["SMS_SEGMENT_COST_XOF"])
+    return 1, config["WHATSAPP_MESSAGE_COST_XOF"]
 
 
 def create(
@@ -157,11 +164,6 @@ class Estimate:
     def cost_xof(self) -> int:
         return sum(line.cost_xof for line in self.lines)
 
-    @property
-    def unreachable(self) -> int:
-        """WhatsApp recipients outside the window when there is no template: they are skipped."""
-        return sum(line.outside_window for line in self.lines)
-
 
 def estimate(session: Session, broadcast: Broadcast, now: datetime | None = None) -> Estimate:
     config = current_app.config
@@ -171,44 +173,27 @@ def estimate(session: Session, broadcast: Broadcast, now: datetime | None = None
         source = broadcast.text_by_language[group.language]
         text = message_text(source, group.language, group.channel)
         count = audience.size(session, broadcast, group, now)
+        segments, cost = price(text, group.channel, config)
         if group.channel is Channel.SMS:
-            segments = segment_info(text).segments
-            cost = count * segments * config["SMS_SEGMENT_COST_XOF"]
             replaced = tuple(dict.fromkeys(non_gsm7_chars(source)))
             outside = 0
         else:
-            segments, replaced = 1, ()
-            cost = count * config["WHATSAPP_MESSAGE_COST_XOF"]
+            replaced = ()
             outside = audience.outside_whatsapp_window(
                 session, broadcast, group, now - WHATSAPP_WINDOW
             )
         lines.append(
-            Line(group.channel, group.language, text, replaced, segments, count, cost, outside)
+            Line(
+                channel=group.channel,
+                language=group.language,
+                text=text,
+                replaced=replaced,
+                segments=segments,
+                recipients=count,
+                cost_xof=count * cost,
+                outside_window=outside,
+            )
         )
     due = broadcast.scheduled_at or now
     held = QuietHours.from_config(config).release_time(max(due, now), broadcast.urgent)
     return Estimate(tuple(lines), held)
-
-
-def summary(estimate: Estimate, broadcast: Broadcast) -> dict[str, Any]:
-    """The estimate as plain data (CLI output now, the dashboard's JSON later)."""
-    return {
-        "recipients": estimate.recipients,
-        "cost_xof": estimate.cost_xof,
-        "held_until": estimate.held_until.isoformat() if estimate.held_until else None,
-        "whatsapp_outside_window": estimate.unreachable,
-        "whatsapp_template": broadcast.whatsapp_template,
-        "lines": [
-            {
-                "channel": line.channel.value,
-                "language": line.language,
-                "recipients": line.recipients,
-                "segments": line.segments,
-                "cost_xof": line.cost_xof,
-                "replaced": list(line.replaced),
-                "outside_window": line.outside_window,
-                "text": line.text,
-            }
-            for line in estimate.lines
-        ],
-    }

@@ -40,7 +40,6 @@ SUMMARY_MAX = 600
 """Characters of the summary quoted in the alert; the full text is on the info screens."""
 
 ALERT_CHANNELS = (Channel.SMS, Channel.WHATSAPP)
-PLANNED = (BroadcastKind.ANNOUNCEMENT, BroadcastKind.REMINDER, BroadcastKind.START)
 _NOT_STARTED = (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED)
 _STARTED = (BroadcastStatus.SENDING, BroadcastStatus.PAUSED, BroadcastStatus.DONE)
 _PENDING = (*_NOT_STARTED, BroadcastStatus.PAUSED)

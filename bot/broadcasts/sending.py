@@ -23,13 +23,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.broadcasts import audience, counters
-from bot.broadcasts.compose import message_text
+from bot.broadcasts.compose import message_text, price
 from bot.broadcasts.quiet import QuietHours
 from bot.channels.registry import outbound_provider
 from bot.db import after_commit
-from bot.gsm import segment_info
 from bot.models import Broadcast, OutboundMessage
-from bot.models.enums import BroadcastStatus, Channel, MessageStatus
+from bot.models.enums import BroadcastStatus, MessageStatus
 from bot.models.types import utcnow
 from bot.redis import get_queue, get_redis
 
@@ -114,11 +113,7 @@ def _insert_messages(session: Session, broadcast: Broadcast, now: datetime) -> i
         text = message_text(
             broadcast.text_by_language[group.language], group.language, group.channel
         )
-        if group.channel is Channel.SMS:
-            segments = segment_info(text).segments
-            cost = segments * config["SMS_SEGMENT_COST_XOF"]
-        else:
-            segments, cost = 1, config["WHATSAPP_MESSAGE_COST_XOF"]
+        segments, cost = price(text, group.channel, config)
         contacts = audience.recipients(broadcast, group, now).subquery()
         rows = select(
             contacts.c.id,
