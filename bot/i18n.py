@@ -144,15 +144,30 @@ def _messages(code: str) -> dict[str, str]:
 
 @functools.cache
 def _catalog(directory: Path, code: str) -> dict[str, str] | None:
+    return load_catalog(directory, code)
+
+
+def load_catalog(directory: Path, code: str) -> dict[str, str] | None:
+    """`<code>.yaml` merged with the parts in `<code>/*.yaml`; None when there is no main file.
+
+    Parts keep one area's texts (the dashboard's pages) apart from the citizen
+    messages; a key defined in two files is an error, not a silent override.
+    """
     path = directory / f"{code}.yaml"
     if not path.is_file():
         return None
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    if not isinstance(data, dict) or not all(
-        isinstance(key, str) and isinstance(text, str) for key, text in data.items()
-    ):
-        raise ValueError(f"{path}: a catalog is a flat mapping of text keys to text")
-    return data
+    merged: dict[str, str] = {}
+    for source in [path, *sorted((directory / code).glob("*.yaml"))]:
+        data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+        if not isinstance(data, dict) or not all(
+            isinstance(key, str) and isinstance(text, str) for key, text in data.items()
+        ):
+            raise ValueError(f"{source}: a catalog is a flat mapping of text keys to text")
+        twice = merged.keys() & data.keys()
+        if twice:
+            raise ValueError(f"{source}: keys already defined in another file: {sorted(twice)}")
+        merged.update(data)
+    return merged
 
 
 @functools.cache

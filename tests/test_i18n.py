@@ -7,7 +7,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import yaml
 
 from bot import i18n
 from bot.gsm import is_gsm7, to_gsm7
@@ -27,7 +26,9 @@ from bot.i18n import (
 
 
 def _catalog_file(lang: str) -> dict[str, str]:
-    return yaml.safe_load((CATALOG_DIR / f"{lang}.yaml").read_text(encoding="utf-8"))
+    catalog = i18n.load_catalog(CATALOG_DIR, lang)
+    assert catalog is not None
+    return catalog
 
 
 def _placeholders(text: str) -> set[str]:
@@ -349,3 +350,17 @@ def test_outputs_use_plain_spaces_only() -> None:
     ]
     for text in outputs:
         assert not re.search(r"[^\S ]", text), text
+
+
+def test_catalog_parts_are_merged_with_the_main_file(catalog_dir: Path) -> None:
+    (catalog_dir / "fr").mkdir()
+    (catalog_dir / "fr" / "area.yaml").write_text('area.title: "Une page"\n', encoding="utf-8")
+    assert t("area.title", "fr") == "Une page"
+    assert t("health.ok", "fr") == "Service disponible"
+
+
+def test_a_key_defined_in_two_catalog_files_is_refused(catalog_dir: Path) -> None:
+    (catalog_dir / "fr").mkdir()
+    (catalog_dir / "fr" / "area.yaml").write_text('health.ok: "Autre"\n', encoding="utf-8")
+    with pytest.raises(ValueError, match="already defined"):
+        t("health.ok", "fr")

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+from enum import Enum
+
+from sqlalchemy import inspect
 from sqlalchemy.orm import Session
 
 from bot.models import AuditLog, StaffUser
@@ -39,3 +43,26 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def snapshot(row: object, *, exclude: frozenset[str] = frozenset()) -> dict:
+    """The row's column values as JSON-safe data, for `before` and `after`.
+
+    Timestamps of the row itself are left out: they change on every write and
+    say nothing about what the staff changed.
+    """
+    values = {}
+    for column in inspect(row).mapper.column_attrs:
+        name = column.key
+        if name in exclude or name in ("created_at", "updated_at"):
+            continue
+        values[name] = _json_safe(getattr(row, name))
+    return values
+
+
+def _json_safe(value: object) -> object:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value

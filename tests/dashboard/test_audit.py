@@ -7,7 +7,7 @@ import json
 from sqlalchemy import select
 
 from bot.dashboard import audit
-from bot.models import AuditLog
+from bot.models import AuditLog, Event
 from tests.dashboard.conftest import PASSWORD, csrf_from, login
 
 EMAIL = "clerk@mairie-cotonou.example"
@@ -97,3 +97,12 @@ def test_an_overlong_typed_email_is_cut_to_the_actor_column(client, session) -> 
     login(client, typed, TYPED_WRONG)
     [entry] = _rows(session, "login_failed")
     assert entry.actor == typed[:120]
+
+
+def test_snapshot_gives_json_safe_columns_without_row_timestamps(session, communes) -> None:
+    event = session.scalars(select(Event)).first()
+    values = audit.snapshot(event, exclude=frozenset({"summary"}))
+    assert values["type"] == event.type.value
+    assert values["starts_at"] == event.starts_at.isoformat()
+    assert "summary" not in values and "created_at" not in values and "updated_at" not in values
+    json.dumps(values)
