@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot import cli, dashboard, db, health
+from bot import api, cli, dashboard, db, health
 from bot import redis as redis_ext
 from bot.channels import views as webhooks
 from bot.config import load_settings
@@ -39,5 +39,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(api.bp)
     cli.init_app(app)
     return app

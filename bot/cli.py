@@ -137,6 +137,62 @@ def staff_set_role(email: str, commune_slug: str, role: str) -> None:
     click.echo(f"{email} is {role} of {commune_slug}")
 
 
+@staff_cli.command("token-create")
+@click.option("--email", required=True, help="The staff user the token acts as.")
+@click.option("--name", required=True, help="What the token is for, e.g. 'open data export'.")
+def staff_token_create(email: str, name: str) -> None:
+    """Create an API token; it is printed once and cannot be shown again."""
+    from bot.staff import StaffError, create_token
+
+    try:
+        with transaction() as session:
+            token, clear = create_token(session, email=email, name=name, actor="cli")
+            token_id = token.id
+    except StaffError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"API token {token_id} for {email} (keep it secret, it is not shown again):")
+    click.echo(clear)
+
+
+@staff_cli.command("token-revoke")
+@click.option("--id", "token_id", required=True, type=int)
+def staff_token_revoke(token_id: int) -> None:
+    """Revoke an API token at once."""
+    from bot.staff import StaffError, revoke_token
+
+    try:
+        with transaction() as session:
+            revoke_token(session, token_id, actor="cli")
+    except StaffError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"API token {token_id} revoked")
+
+
+@staff_cli.command("tokens")
+@click.option("--email", required=True)
+def staff_tokens(email: str) -> None:
+    """List a staff user's API tokens (name, first characters, last use)."""
+    from sqlalchemy import select
+
+    from bot.models import ApiToken, StaffUser
+
+    with transaction() as session:
+        tokens = session.scalars(
+            select(ApiToken)
+            .join(StaffUser)
+            .where(StaffUser.email == email.strip().lower())
+            .order_by(ApiToken.id)
+        ).all()
+        for token in tokens:
+            state = "revoked" if token.revoked_at else "active"
+            used = (
+                token.last_used_at.isoformat(timespec="minutes") if token.last_used_at else "never"
+            )
+            click.echo(f"{token.id}\t{token.prefix}...\t{state}\tlast used {used}\t{token.name}")
+    if not tokens:
+        click.echo(f"no API token for {email}")
+
+
 @click.command("worker")
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 def worker(burst: bool) -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
+
+from bot.api.blueprint import bp as api_bp
+from bot.api.blueprint import error as api_error
 
 log = logging.getLogger(__name__)
 
@@ -13,6 +16,10 @@ log = logging.getLogger(__name__)
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
+        # An unknown path or method under /api/v1 matched no API route, so its
+        # blueprint's handler never ran: answer in the API's error format anyway.
+        if request.path.startswith(api_bp.url_prefix + "/"):
+            return api_error(error.code or 500)
         return jsonify(error=error.name, description=error.description), error.code
 
     @app.errorhandler(Exception)

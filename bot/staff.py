@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.models import AuditLog, Commune, StaffRole, StaffUser
+from bot.models import ApiToken, AuditLog, Commune, StaffRole, StaffUser
 from bot.models.enums import StaffRoleName
+from bot.models.types import utcnow
 from bot.passwords import hash_password
+
+# Recognisable in logs and by secret scanners; the rest is 256 random bits.
+TOKEN_PREFIX = "cpb_"
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -86,3 +92,64 @@ def set_role(session: Session, *, email: str, commune_slug: str, role: str, acto
             after={"role": role_name.value},
         )
     )
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, *, email: str, name: str, actor: str) -> tuple[ApiToken, str]:
+    """A new API token for the staff user; the clear token is returned once, never stored."""
+    user = session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
+    if user is None:
+        raise StaffError(f"no staff user with email {email}")
+    name = name.strip()
+    if not name or len(name) > 80:
+        raise StaffError("a token needs a name of 1 to 80 characters (what it is for)")
+    clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        staff_user_id=user.id,
+        name=name,
+        token_sha256=token_digest(clear),
+        prefix=clear[: len(TOKEN_PREFIX) + 4],
+    )
+    session.add(token)
+    session.flush()
+    session.add(
+        AuditLog(
+            actor=actor,
+            action="create",
+            entity="api_token",
+            entity_id=str(token.id),
+            after={"owner": user.email, "name": name, "prefix": token.prefix},
+        )
+    )
+    return token, clear
+
+
+def revoke_token(session: Session, token_id: int, *, actor: str) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise StaffError(f"no API token with id {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.add(
+            AuditLog(
+                actor=actor,
+                action="revoke",
+                entity="api_token",
+                entity_id=str(token.id),
+                after={"owner": token.user.email, "name": token.name, "prefix": token.prefix},
+            )
+        )
+    return token
+
+
+def user_for_token(session: Session, clear: str) -> tuple[ApiToken, StaffUser] | None:
+    """The live token and its active owner, or None (unknown, revoked, or owner disabled)."""
+    if not clear.startswith(TOKEN_PREFIX) or len(clear) > 100:
+        return None
+    token = session.scalar(select(ApiToken).where(ApiToken.token_sha256 == token_digest(clear)))
+    if token is None or token.revoked_at is not None or not token.user.active:
+        return None
+    return token, token.user

@@ -30,18 +30,24 @@ def commune_page(capability: Capability = Capability.READ) -> Callable[[F], F]:
     def decorate(view: F) -> F:
         @functools.wraps(view)
         def wrapped(*args: Any, commune: str, **kwargs: Any) -> Any:
-            row = get_session().scalar(select(Commune).where(Commune.slug == commune))
-            if row is None:
-                abort(404)
-            if not can(g.staff, capability, row.id):
-                abort(403)
-            g.commune = row
+            row = load_commune(commune, capability)
             session[SESSION_COMMUNE_KEY] = row.slug
             return view(*args, commune=row, **kwargs)
 
         return login_required(wrapped)  # type: ignore[return-value]
 
     return decorate
+
+
+def load_commune(slug: str, capability: Capability) -> Commune:
+    """The commune of `slug` for `g.staff`, in `g.commune`; 404 unknown, 403 not allowed."""
+    row = get_session().scalar(select(Commune).where(Commune.slug == slug))
+    if row is None:
+        abort(404)
+    if not can(g.staff, capability, row.id):
+        abort(403)
+    g.commune = row
+    return row
 
 
 def may(capability: Capability | str) -> bool:

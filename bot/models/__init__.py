@@ -22,10 +22,11 @@ from bot.models.participation import (
 )
 from bot.models.people import Consent, Contact, Subscription
 from bot.models.places import Area, Commune
-from bot.models.staff import AuditLog, StaffRole, StaffUser
+from bot.models.staff import ApiToken, AuditLog, StaffRole, StaffUser
 
 __all__ = [
     "AgendaItem",
+    "ApiToken",
     "Area",
     "AuditLog",
     "Broadcast",

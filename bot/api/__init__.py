@@ -1,0 +1,10 @@
+"""The JSON API for mairie staff tools, under `/api/v1`, with per-staff tokens.
+
+Same roles and rules as the dashboard (`bot.dashboard.permissions`), same write
+functions; described by the OpenAPI document at `/api/v1/openapi.json`.
+"""
+
+from bot.api import core
+from bot.api.blueprint import bp
+
+__all__ = ["bp", "core"]
