@@ -8,6 +8,7 @@ email is unknown), so response times do not tell which addresses exist.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -24,7 +25,13 @@ from bot.models.types import utcnow
 from bot.passwords import hash_password, verify_password
 
 SESSION_STAFF_KEY = "staff_id"
+SESSION_LOGIN_AT_KEY = "login_at"
+SESSION_SEEN_AT_KEY = "seen_at"
 LOGIN_ENTITY = "staff_user"
+# The cookie is signed, not encrypted, and a stolen one would otherwise work
+# forever: it dies after an idle hour, and after a working day whatever happens.
+IDLE_SECONDS = 60 * 60
+MAX_AGE_SECONDS = 12 * 60 * 60
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,10 +71,19 @@ def current_staff() -> StaffUser | None:
     if staff_id is None:
         return None
     staff = get_session().get(StaffUser, staff_id) if isinstance(staff_id, int) else None
-    if staff is None or not staff.active:
+    if staff is None or not staff.active or _expired():
         _clear_session()
         return None
+    session[SESSION_SEEN_AT_KEY] = int(time.time())
     return staff
+
+
+def _expired() -> bool:
+    now = time.time()
+    login_at, seen_at = session.get(SESSION_LOGIN_AT_KEY), session.get(SESSION_SEEN_AT_KEY)
+    if not isinstance(login_at, int) or not isinstance(seen_at, int):
+        return True
+    return now - seen_at > IDLE_SECONDS or now - login_at > MAX_AGE_SECONDS
 
 
 def login_required(view: F) -> F:
@@ -145,6 +161,7 @@ def login():
     # A fresh session: nothing planted before login (fixation) survives it.
     _clear_session()
     session[SESSION_STAFF_KEY] = staff.id
+    session[SESSION_LOGIN_AT_KEY] = session[SESSION_SEEN_AT_KEY] = int(time.time())
     session.permanent = False
     staff.last_login_at = utcnow()
     audit.record(db, staff, "login", LOGIN_ENTITY, staff.id, None, after={"ip": ip})

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from bot.dashboard import auth
 from tests.dashboard.conftest import PASSWORD, csrf_from, login
 
 EMAIL = "clerk@mairie-cotonou.example"
@@ -156,3 +159,35 @@ def test_login_page_redirects_when_already_logged_in(client, clerk) -> None:
     response = client.get("/dashboard/login")
     assert response.status_code == 302
     assert response.headers["Location"] == "/dashboard/"
+
+
+@pytest.mark.parametrize(
+    ("login_ago", "seen_ago", "logged_in"),
+    [
+        (60, 60, True),
+        (auth.IDLE_SECONDS + 60, auth.IDLE_SECONDS + 60, False),
+        (auth.MAX_AGE_SECONDS - 60, 60, True),
+        (auth.MAX_AGE_SECONDS + 60, 60, False),
+    ],
+)
+def test_session_expires_when_idle_or_too_old(
+    client, clerk, login_ago: int, seen_ago: int, logged_in: bool
+) -> None:
+    login(client, clerk.email)
+    now = int(time.time())
+    with client.session_transaction() as cookie:
+        cookie[auth.SESSION_LOGIN_AT_KEY] = now - login_ago
+        cookie[auth.SESSION_SEEN_AT_KEY] = now - seen_ago
+    response = client.get("/dashboard/")
+    assert (response.status_code == 200) is logged_in
+    if not logged_in:
+        assert response.headers["Location"].startswith("/dashboard/login")
+        with client.session_transaction() as cookie:
+            assert auth.SESSION_STAFF_KEY not in cookie
+
+
+def test_a_session_from_before_expiry_was_tracked_is_refused(client, clerk) -> None:
+    login(client, clerk.email)
+    with client.session_transaction() as cookie:
+        del cookie[auth.SESSION_LOGIN_AT_KEY]
+    assert client.get("/dashboard/").status_code == 302
