@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot import api, cli, dashboard, db, health
+from bot import api, cli, dashboard, db, health, simulator
 from bot import redis as redis_ext
 from bot.channels import views as webhooks
 from bot.config import load_settings
@@ -40,5 +40,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(simulator.bp)
     cli.init_app(app)
     return app

@@ -51,6 +51,10 @@ _PASSTHROUGH = (
     "WHATSAPP_PHONE_NUMBER_ID",
     "WHATSAPP_APP_SECRET",
     "WHATSAPP_VERIFY_TOKEN",
+    # The phone simulator (/simulator) shows any number's messages: unset, it is
+    # on only with no provider configured and ENV not production; "true" or
+    # "false" decide instead (bot/simulator/access.py checks the value).
+    "SIMULATOR_ENABLED",
 )
 
 _QUIET_HOURS = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$")

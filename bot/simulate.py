@@ -1,38 +1,33 @@
 """A phone on the command line: drives the real webhooks in the providers' formats.
 
-USSD goes through /webhooks/at/ussd exactly as Africa's Talking sends it (the
-whole `*`-joined history at each hop); SMS through /webhooks/at/sms; WhatsApp
-through /webhooks/twilio/messages, signed when a Twilio token is configured.
-Messages are then processed by a real worker in burst mode, and the replies
-the console provider received are returned.
+The requests are the browser simulator's (`bot/simulator/relay.py`): USSD and
+SMS as Africa's Talking posts them, WhatsApp as Twilio does, signed or with
+the token when one is configured. Messages are then processed by a real worker
+in burst mode, and the replies the console provider received are returned.
 """
 
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import select
-from twilio.request_validator import RequestValidator
 
 from bot.db import get_session
 from bot.models import Contact, OutboundMessage
 from bot.redis import QUEUE_NAMES, get_queue, get_redis
+from bot.simulator import relay
 
 
 def ussd_session(
     app: Flask, phone: str, inputs: Iterable[str], show: Callable[[str], None] | None = None
 ) -> str:
     """Dial, then answer with each input; return the last screen."""
-    client = app.test_client()
-    session_id = f"SIM{uuid.uuid4().hex[:20]}"
+    session_id = relay.new_ussd_session_id()
     history: list[str] = []
     pending = iter(inputs)
-    screen = _ussd(client, session_id, phone, "")
+    screen = relay.ussd(app, phone, session_id, "").body
     while not screen.startswith("END "):
         if show:
             show(screen)
@@ -40,24 +35,8 @@ def ussd_session(
         if item is None:
             break
         history.append(item)
-        screen = _ussd(client, session_id, phone, "*".join(history))
+        screen = relay.ussd(app, phone, session_id, "*".join(history)).body
     return screen
-
-
-def _ussd(client: FlaskClient, session_id: str, phone: str, text: str) -> str:
-    form = {
-        "sessionId": session_id,
-        "serviceCode": app_code(client.application),
-        "phoneNumber": phone,
-        "networkCode": "61602",
-        "text": text,
-    }
-    response = client.post("/webhooks/at/ussd", data=form)
-    return response.get_data(as_text=True)
-
-
-def app_code(app: Flask) -> str:
-    return app.config.get("AT_USSD_CODE") or "*202*22#"
 
 
 def _replies_since(app: Flask, phone: str, after_id: int) -> list[str]:
@@ -102,46 +81,16 @@ def _answer(app: Flask, phone: str, after: int) -> list[str]:
 
 
 def sms(app: Flask, phone: str, text: str) -> list[str]:
-    after = _last_outbound_id(app)
-    form = {
-        "from": phone,
-        "to": app.config.get("AT_SENDER_ID") or "7722",
-        "text": text,
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S"),
-        "id": f"SIM-{uuid.uuid4()}",
-    }
-    response = app.test_client().post("/webhooks/at/sms", data=form)
-    if response.status_code != 200:
-        raise RuntimeError(
-            f"/webhooks/at/sms answered {response.status_code}: {response.get_data(as_text=True)}"
-        )
-    return _answer(app, phone, after)
+    return _send(app, phone, lambda: relay.sms(app, phone, text), relay.SMS_PATH)
 
 
 def whatsapp(app: Flask, phone: str, text: str) -> list[str]:
+    return _send(app, phone, lambda: relay.whatsapp(app, phone, text), relay.TWILIO_PATH)
+
+
+def _send(app: Flask, phone: str, post: Callable[[], relay.WebhookAnswer], path: str) -> list[str]:
     after = _last_outbound_id(app)
-    path = "/webhooks/twilio/messages"
-    form = {
-        "MessageSid": f"SM{uuid.uuid4().hex}",
-        "AccountSid": app.config.get("TWILIO_ACCOUNT_SID") or "AC" + "0" * 32,
-        "From": f"whatsapp:{phone}",
-        "To": f"whatsapp:{app.config.get('TWILIO_WHATSAPP_FROM') or '+2290100000000'}",
-        "Body": text,
-        "NumMedia": "0",
-    }
-    headers = {}
-    token = app.config.get("TWILIO_AUTH_TOKEN")
-    if token:
-        base = (app.config.get("PUBLIC_BASE_URL") or "http://localhost").rstrip("/")
-        headers["X-Twilio-Signature"] = RequestValidator(token).compute_signature(base + path, form)
-    response = app.test_client().post(
-        path,
-        data=form,
-        headers=headers,
-        base_url=app.config.get("PUBLIC_BASE_URL") or "http://localhost",
-    )
-    if response.status_code != 200:
-        raise RuntimeError(
-            f"{path} answered {response.status_code}: {response.get_data(as_text=True)}"
-        )
+    answer = post()
+    if answer.status != 200:
+        raise RuntimeError(f"{path} answered {answer.status}: {answer.body}")
     return _answer(app, phone, after)

@@ -46,3 +46,14 @@ def test_bad_phone_is_refused(runner) -> None:
     result = runner.invoke(args=["simulate", "sms", "--phone", "hello", "budget"])
     assert result.exit_code == 2
     assert "--phone" in result.output
+
+
+def test_simulate_passes_the_webhook_token_when_one_is_set(app, runner, loaded) -> None:
+    # The providers' URLs then carry ?token=; the command line phone must too.
+    app.config["AT_WEBHOOK_TOKEN"] = "s3cret-token"
+    assert app.test_client().post("/webhooks/at/ussd", data={}).status_code == 403
+    result = runner.invoke(args=["simulate", "ussd", "--phone", PHONE, "--input", "1"])
+    assert result.exit_code == 0, result.output
+    assert "Budget" in result.output
+    sms = runner.invoke(args=["simulate", "sms", "--phone", PHONE, "budget cotonou"])
+    assert sms.exit_code == 0 and "Budget" in sms.output

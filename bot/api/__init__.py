@@ -4,7 +4,7 @@ Same roles and rules as the dashboard (`bot.dashboard.permissions`), same write
 functions; described by the OpenAPI document at `/api/v1/openapi.json`.
 """
 
-from bot.api import core
+from bot.api import core, reads
 from bot.api.blueprint import bp
 
-__all__ = ["bp", "core"]
+__all__ = ["bp", "core", "reads"]

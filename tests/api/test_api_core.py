@@ -112,7 +112,7 @@ def test_api_openapi_document_is_public_and_describes_every_route(app, client) -
         for method in operations
     }
     routes = {
-        (rule.rule.replace("<", "{").replace(">", "").replace("int:", ""), method)
+        (rule.rule.replace("<", "{").replace(">", "}").replace("int:", ""), method)
         for rule in app.url_map.iter_rules()
         if rule.endpoint.startswith("api.")
         for method in rule.methods - {"HEAD", "OPTIONS"}
