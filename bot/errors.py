@@ -8,7 +8,7 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from bot.api.blueprint import bp as api_bp
-from bot.api.blueprint import error as api_error
+from bot.api.blueprint import http_error as api_http_error
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +19,7 @@ def register_error_handlers(app: Flask) -> None:
         # An unknown path or method under /api/v1 matched no API route, so its
         # blueprint's handler never ran: answer in the API's error format anyway.
         if request.path.startswith(api_bp.url_prefix + "/"):
-            return api_error(error.code or 500)
+            return api_http_error(error)
         return jsonify(error=error.name, description=error.description), error.code
 
     @app.errorhandler(Exception)

@@ -13,13 +13,19 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from rq import SimpleWorker
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import create_engine, make_url, select, text
 from sqlalchemy.orm import Session
 
 from bot import create_app, migrate
 from bot.config import normalize_database_url
+from bot.content.loader import load_content
 from bot.db import Base, get_session
+from bot.models import Commune, StaffRole, StaffUser
+from bot.models.enums import StaffRoleName
 from bot.redis import QUEUE_NAMES, EmbeddedRedis, get_queue, get_redis
+from bot.staff import create_staff
+
+STAFF_PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="session")
@@ -127,3 +133,41 @@ def run_jobs(app: Flask) -> Callable[[], None]:
 def session(app: Flask) -> Iterator[Session]:
     with app.app_context():
         yield get_session()
+
+
+@pytest.fixture
+def communes(session: Session) -> dict[str, Commune]:
+    load_content(session)
+    session.commit()
+    return {c.slug: c for c in session.scalars(select(Commune))}
+
+
+@pytest.fixture
+def make_staff(session: Session, communes: dict[str, Commune]) -> Callable[..., StaffUser]:
+    def make(
+        email: str,
+        *,
+        name: str = "Agent Test",
+        national_admin: bool = False,
+        roles: dict[str, str] | None = None,
+    ) -> StaffUser:
+        user = create_staff(
+            session,
+            email=email,
+            name=name,
+            password=STAFF_PASSWORD,
+            national_admin=national_admin,
+            actor="test",
+        )
+        for slug, role in (roles or {}).items():
+            session.add(
+                StaffRole(
+                    staff_user_id=user.id,
+                    commune_id=communes[slug].id,
+                    role=StaffRoleName(role),
+                )
+            )
+        session.commit()
+        return user
+
+    return make

@@ -48,6 +48,18 @@ def error(status: int, message: str | None = None, **extra: object) -> Response:
     return response
 
 
+def http_error(exc: HTTPException) -> Response:
+    """`exc` as an API error, keeping its headers (a 405 lists the methods in `Allow`)."""
+    code = exc.code or 500
+    # A 400 or 409 from our own checks says why; werkzeug's default texts say nothing useful.
+    message = exc.description if code in (400, 409) and exc.description else None
+    response = error(code, message)
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
 @bp.before_request
 def _authenticate() -> Response | None:
     if request.endpoint in PUBLIC_ENDPOINTS:
@@ -73,12 +85,7 @@ def _headers(response: Response) -> Response:
     return response
 
 
-@bp.errorhandler(HTTPException)
-def _http_error(exc: HTTPException) -> Response:
-    code = exc.code or 500
-    # A 400 from our own checks says why; werkzeug's default texts say nothing useful.
-    message = exc.description if code in (400, 409) and exc.description else None
-    return error(code, message)
+bp.register_error_handler(HTTPException, http_error)
 
 
 @bp.errorhandler(FormInvalid)

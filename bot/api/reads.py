@@ -6,18 +6,20 @@ an id from another commune is not found.
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, abort, jsonify, request
 from sqlalchemy import select
 
-from bot.api.openapi import api_route
 from bot.api.resources import Resource, resource
+from bot.api.routing import commune_route
 from bot.dashboard.permissions import Capability
-from bot.dashboard.scope import load_commune
 from bot.db import get_session
 from bot.models import (
     AgendaItem,
     Broadcast,
     BudgetLine,
+    Commune,
     Contract,
     Document,
     Event,
@@ -56,13 +58,20 @@ def _page() -> tuple[int, int]:
     return limit, offset
 
 
+def in_commune(model: type, row_id: int, commune: Commune) -> Any:
+    """The row `row_id` of `model` if it belongs to `commune`, else 404."""
+    found = get_session().get(model, row_id)
+    if found is None or found.commune_id != commune.id:
+        abort(404)
+    return found
+
+
 def _listing(kind: str, query_extra: dict[str, dict] | None = None):
     item = RESOURCES[kind]
 
-    def view(commune: str) -> Response:
-        row = load_commune(commune, Capability.READ)
+    def view(commune: Commune) -> Response:
         limit, offset = _page()
-        query = select(item.model).where(item.model.commune_id == row.id)
+        query = select(item.model).where(item.model.commune_id == commune.id)
         if kind == "feedback" and request.args.get("status"):
             status = request.args["status"]
             if status not in {s.value for s in FeedbackStatus}:
@@ -72,7 +81,7 @@ def _listing(kind: str, query_extra: dict[str, dict] | None = None):
         return jsonify(item.dump_all(rows))
 
     view.__name__ = f"list_{kind.replace('-', '_')}"
-    api_route(
+    commune_route(
         f"/communes/<commune>/{kind}",
         "GET",
         summary=f"The commune's {kind.replace('-', ' ')}, by id.",
@@ -86,15 +95,11 @@ def _listing(kind: str, query_extra: dict[str, dict] | None = None):
 def _one(kind: str):
     item = RESOURCES[kind]
 
-    def view(commune: str, item_id: int) -> Response:
-        row = load_commune(commune, Capability.READ)
-        found = get_session().get(item.model, item_id)
-        if found is None or found.commune_id != row.id:
-            abort(404)
-        return jsonify(item.dump(found))
+    def view(commune: Commune, item_id: int) -> Response:
+        return jsonify(item.dump(in_commune(item.model, item_id, commune)))
 
     view.__name__ = f"get_{kind.replace('-', '_')}"
-    api_route(
+    commune_route(
         f"/communes/<commune>/{kind}/<int:item_id>",
         "GET",
         summary=f"One of the commune's {kind.replace('-', ' ')}.",

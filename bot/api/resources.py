@@ -86,22 +86,37 @@ def _json(value: object) -> object:
     return value
 
 
-def form_values(body: Mapping[str, Any]) -> dict[str, str]:
-    """A JSON body as the text fields the write functions read, as from a form.
+def form_values(body: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON body as the values the write functions read, as from a form.
 
-    Numbers and booleans become their text, null an empty field; a list or an
-    object is refused here, with the field's name.
+    Numbers and booleans become their text and null an empty field, as a form
+    would send them; a list or an object of such values keeps its shape (a
+    broadcast's channels, a template's variables). Anything nested deeper is
+    refused here, with the field's name.
     """
-    values, errors = {}, {}
+    values: dict[str, Any] = {}
+    errors: dict[str, str] = {}
     for name, value in body.items():
-        if value is None:
-            values[name] = ""
-        elif isinstance(value, bool):
-            values[name] = "true" if value else "false"
-        elif isinstance(value, int | float | str):
-            values[name] = str(value)
+        if isinstance(value, list):
+            items = [_scalar(item) for item in value]
+            if any(item is None for item in items):
+                errors[name] = "must hold only texts, numbers or booleans"
+            values[name] = items
+        elif isinstance(value, dict):
+            pairs = {str(key): _scalar(item) for key, item in value.items()}
+            if any(item is None for item in pairs.values()):
+                errors[name] = "must map names to texts, numbers or booleans"
+            values[name] = pairs
         else:
-            errors[name] = "must be a text, a number or a boolean"
+            values[name] = "" if value is None else _scalar(value)
     if errors:
         raise FormInvalid(errors)
     return values
+
+
+def _scalar(value: object) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | str):
+        return str(value)
+    return None

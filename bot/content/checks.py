@@ -21,7 +21,7 @@ from bot.content.records import (
     GoodPractice,
     Project,
 )
-from bot.content.sources import FieldReader, yaml_items, yaml_record
+from bot.content.sources import FieldReader, Message, yaml_items, yaml_record
 from bot.models.enums import (
     BudgetDirection,
     BudgetPhase,
@@ -46,11 +46,22 @@ _URL = re.compile(r"https?://\S+")
 _PROGRESS_BY_STATUS = {ProjectStatus.PLANNED: 0, ProjectStatus.COMPLETED: 100}
 
 
-def once(fields: FieldReader, name: str | None, value: Hashable, seen: dict, what: str) -> None:
+def _m(name: str, english: str, /, **params: object) -> Message:
+    """A problem of the content rules; its French text is in the dashboard_content catalog."""
+    return Message(f"dashboard.content.check.{name}", english, **params)
+
+
+def once(fields: FieldReader, name: str | None, value: Hashable, seen: dict, what: Message) -> None:
     """Record `value` as used; a second use within the file is an error."""
     line = fields.line(name) if name else fields.record.line
     if value in seen:
-        fields.error(name, f"duplicate {what}, first given on line {seen[value]}", line)
+        message = Message(
+            "dashboard.content.check.duplicate",
+            "duplicate {what}, first given on line {first}",
+            what=what,
+            first=seen[value],
+        )
+        fields.error(name, message, line)
     else:
         seen[value] = line
 
@@ -58,10 +69,14 @@ def once(fields: FieldReader, name: str | None, value: Hashable, seen: dict, wha
 def _key(fields: FieldReader, seen: dict) -> str | None:
     key = fields.text("key")
     if key is not None and not _SLUG.fullmatch(key):
-        message = f"must be a slug of lowercase letters, digits and hyphens, got {key!r}"
+        message = _m(
+            "bad_slug",
+            "must be a slug of lowercase letters, digits and hyphens, got {raw!r}",
+            raw=key,
+        )
         fields.error("key", message, fields.line("key"))
     elif key is not None:
-        once(fields, "key", key, seen, f"key {key!r}")
+        once(fields, "key", key, seen, _m("what_key", "key {value!r}", value=key))
     return key
 
 
@@ -69,7 +84,8 @@ def _times(fields: FieldReader, ends_required: bool) -> tuple[datetime | None, d
     starts_at = fields.local_datetime("starts_at", LOCAL_ZONE)
     ends_at = fields.local_datetime("ends_at", LOCAL_ZONE, required=ends_required)
     if starts_at is not None and ends_at is not None and ends_at <= starts_at:
-        fields.error("ends_at", "must be after starts_at", fields.line("ends_at"))
+        message = _m("ends_before_start", "must be after starts_at")
+        fields.error("ends_at", message, fields.line("ends_at"))
     return starts_at, ends_at
 
 
@@ -85,7 +101,10 @@ def budget_line(fields: FieldReader, seen: dict) -> BudgetLine:
     )
     if fields.ok:
         identity = (line.fiscal_year, line.phase, line.direction, line.section, line.sector)
-        what = "budget line (same fiscal_year, phase, direction, section and sector)"
+        what = _m(
+            "what_budget_line",
+            "budget line (same fiscal_year, phase, direction, section and sector)",
+        )
         once(fields, None, identity, seen, what)
     return line
 
@@ -102,7 +121,9 @@ def document(fields: FieldReader, seen: dict) -> Document:
         is_sample=fields.boolean("sample"),
     )
     if record.url is not None and not _URL.fullmatch(record.url):
-        message = f"must be a web address starting with https://, got {record.url!r}"
+        message = _m(
+            "bad_url", "must be a web address starting with https://, got {raw!r}", raw=record.url
+        )
         fields.error("url", message, fields.line("url"))
     return record
 
@@ -123,11 +144,22 @@ def project(fields: FieldReader, seen: dict, arrondissements: list[str] | None) 
     area = record.arrondissement
     if area is not None and arrondissements is not None and area not in arrondissements:
         allowed = ", ".join(arrondissements)
-        message = f"unknown arrondissement {area!r}; commune.yaml lists: {allowed}"
+        message = _m(
+            "unknown_arrondissement",
+            "unknown arrondissement {name!r}; commune.yaml lists: {allowed}",
+            name=area,
+            allowed=allowed,
+        )
         fields.error("arrondissement", message, fields.line("arrondissement"))
     expected = _PROGRESS_BY_STATUS.get(record.status)
     if expected is not None and record.progress is not None and record.progress != expected:
-        message = f"must be {expected} for a {record.status.value} project, got {record.progress}"
+        message = _m(
+            "progress_for_status",
+            "must be {expected} for a {status} project, got {progress}",
+            expected=expected,
+            status=record.status.value,
+            progress=record.progress,
+        )
         fields.error("progress", message, fields.line("progress"))
     return record
 
@@ -144,10 +176,14 @@ def contract(fields: FieldReader, seen: dict) -> Contract:
         is_sample=fields.boolean("sample"),
     )
     if record.ocid is not None and not _OCID.fullmatch(record.ocid):
-        message = f"must be an OCDS ocid like ocds-abc123-2025-001, got {record.ocid!r}"
+        message = _m(
+            "bad_ocid",
+            "must be an OCDS ocid like ocds-abc123-2025-001, got {raw!r}",
+            raw=record.ocid,
+        )
         fields.error("ocid", message, fields.line("ocid"))
     elif record.ocid is not None:
-        once(fields, "ocid", record.ocid, seen, f"ocid {record.ocid!r}")
+        once(fields, "ocid", record.ocid, seen, _m("what_ocid", "ocid {ocid!r}", ocid=record.ocid))
     return record
 
 
@@ -202,7 +238,8 @@ def _decisions(event_fields: FieldReader) -> tuple[Decision, ...]:
             summary=fields.text("summary", required=False),
         )
         if decision.number is not None:
-            once(fields, "number", decision.number, seen, f"decision number {decision.number!r}")
+            what = _m("what_decision", "decision number {number!r}", number=decision.number)
+            once(fields, "number", decision.number, seen, what)
         if fields.ok:
             decisions.append(decision)
         else:

@@ -27,6 +27,25 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _LOCAL_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?")
 
 
+class Message(str):
+    """A problem's English text (what the CLI prints) that also keeps its catalog key
+    and parameters, so the dashboard can show it in the staff's language. No parameter
+    may be named `key` or `lang`: `bot.i18n.t` takes those."""
+
+    key: str
+    params: dict[str, object]
+
+    def __new__(cls, key: str, english: str, /, **params: object) -> "Message":
+        text = super().__new__(cls, english.format(**params))
+        text.key, text.params = key, params
+        return text
+
+
+def _m(name: str, english: str, /, **params: object) -> Message:
+    """A problem of the content rules; its French text is in the dashboard_content catalog."""
+    return Message(f"dashboard.content.check.{name}", english, **params)
+
+
 @dataclass
 class RawRecord:
     """One CSV row or YAML mapping: field -> (value, line), plus YAML nodes for nesting."""
@@ -49,14 +68,18 @@ _Loader.yaml_implicit_resolvers = {
 def read_text(path: Path, label: str, errors: list[ContentError]) -> str | None:
     """The file decoded as UTF-8 (a BOM is dropped), or None after recording why not."""
     if not path.is_file():
-        errors.append(ContentError(label, None, None, "file is missing"))
+        errors.append(ContentError(label, None, None, _m("file_missing", "file is missing")))
         return None
-    data = path.read_bytes()
+    return decode_text(path.read_bytes(), label, errors)
+
+
+def decode_text(data: bytes, label: str, errors: list[ContentError]) -> str | None:
+    """`data` decoded as UTF-8 (a BOM is dropped), or None after recording why not."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
-        message = "file is not UTF-8 text; save it as « CSV UTF-8 » or « UTF-8 »"
+        message = _m("not_utf8", "file is not UTF-8 text; save it as « CSV UTF-8 » or « UTF-8 »")
         errors.append(ContentError(label, line, None, message))
         return None
 
@@ -66,8 +89,13 @@ def read_csv(
 ) -> list[RawRecord] | None:
     """Rows with stripped text values; None when the file or its header is unusable."""
     text = read_text(path, label, errors)
-    if text is None:
-        return None
+    return None if text is None else parse_csv(text, label, columns, errors)
+
+
+def parse_csv(
+    text: str, label: str, columns: tuple[str, ...], errors: list[ContentError]
+) -> list[RawRecord] | None:
+    """The rows of CSV `text` (an uploaded file, say); None when its header is unusable."""
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     rows: list[RawRecord] = []
     header: list[str] | None = None
@@ -83,16 +111,22 @@ def read_csv(
                     return None
                 continue
             if len(cells) != len(header):
-                message = f"expected {len(header)} values, got {len(cells)}"
+                message = _m(
+                    "value_count",
+                    "expected {expected} values, got {got}",
+                    expected=len(header),
+                    got=len(cells),
+                )
                 errors.append(ContentError(label, line, None, message))
                 continue
             values = {name: (cell.strip(), line) for name, cell in zip(header, cells, strict=True)}
             rows.append(RawRecord(line, values))
     except csv.Error as exc:
-        errors.append(ContentError(label, reader.line_num, None, f"malformed CSV: {exc}"))
+        message = _m("malformed_csv", "malformed CSV: {problem}", problem=str(exc))
+        errors.append(ContentError(label, reader.line_num, None, message))
         return None
     if header is None:
-        errors.append(ContentError(label, 1, None, "header row is missing"))
+        errors.append(ContentError(label, 1, None, _m("header_missing", "header row is missing")))
         return None
     return rows
 
@@ -103,14 +137,19 @@ def _header_ok(
     seen: set[str] = set()
     for name in header:
         if name in seen:
-            errors.append(ContentError(label, 1, name, "duplicate column"))
+            errors.append(ContentError(label, 1, name, _m("duplicate_column", "duplicate column")))
         elif name not in columns:
-            message = f"unknown column; the columns are: {', '.join(columns)}"
+            message = _m(
+                "unknown_column",
+                "unknown column; the columns are: {columns}",
+                columns=", ".join(columns),
+            )
             errors.append(ContentError(label, 1, name, message))
         seen.add(name)
     missing = [name for name in columns if name not in seen]
     for name in missing:
-        errors.append(ContentError(label, 1, name, "required column is missing"))
+        message = _m("missing_column", "required column is missing")
+        errors.append(ContentError(label, 1, name, message))
     return not missing and len(seen) == len(header)
 
 
@@ -124,9 +163,11 @@ def read_yaml(path: Path, label: str, errors: list[ContentError]) -> yaml.Node |
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        errors.append(ContentError(label, line, None, f"malformed YAML: {exc.problem}"))
+        message = _m("malformed_yaml", "malformed YAML: {problem}", problem=exc.problem)
+        errors.append(ContentError(label, line, None, message))
     except yaml.YAMLError as exc:
-        errors.append(ContentError(label, None, None, f"malformed YAML: {exc}"))
+        message = _m("malformed_yaml", "malformed YAML: {problem}", problem=str(exc))
+        errors.append(ContentError(label, None, None, message))
     return None
 
 
@@ -136,21 +177,29 @@ def yaml_record(
     """A mapping node as a raw record (None if not a mapping); bad keys are reported."""
     line = node.start_mark.line + 1
     if not isinstance(node, yaml.MappingNode):
-        errors.append(ContentError(label, line, None, "expected a mapping of field: value"))
+        message = _m("expected_mapping", "expected a mapping of field: value")
+        errors.append(ContentError(label, line, None, message))
         return None
     record = RawRecord(line, {})
     for key_node, value_node in node.value:
         key, key_line = key_node.value, key_node.start_mark.line + 1
         if not isinstance(key_node, yaml.ScalarNode) or key not in allowed:
-            message = f"unknown field; the fields are: {', '.join(allowed)}"
+            message = _m(
+                "unknown_field",
+                "unknown field; the fields are: {fields}",
+                fields=", ".join(allowed),
+            )
             errors.append(ContentError(label, key_line, str(key), message))
         elif key in record.values:
-            errors.append(ContentError(label, key_line, key, "field given twice"))
+            errors.append(
+                ContentError(label, key_line, key, _m("field_twice", "field given twice"))
+            )
         else:
             try:
                 value = _Loader("").construct_object(value_node, deep=True)
             except yaml.YAMLError as exc:
-                errors.append(ContentError(label, key_line, key, f"unreadable value: {exc}"))
+                message = _m("unreadable", "unreadable value: {problem}", problem=str(exc))
+                errors.append(ContentError(label, key_line, key, message))
                 continue
             record.values[key] = (value, value_node.start_mark.line + 1)
             record.nodes[key] = value_node
@@ -162,7 +211,8 @@ def yaml_items(node: yaml.Node | None, label: str, errors: list[ContentError]) -
     if node is None or (isinstance(node, yaml.ScalarNode) and node.tag.endswith(":null")):
         return []
     if not isinstance(node, yaml.SequenceNode):
-        errors.append(ContentError(label, node.start_mark.line + 1, None, "expected a list"))
+        message = _m("expected_list", "expected a list")
+        errors.append(ContentError(label, node.start_mark.line + 1, None, message))
         return []
     return list(node.value)
 
@@ -185,52 +235,77 @@ class FieldReader:
         value = self.record.values.get(name, (None, 0))[0]
         if value is None or (isinstance(value, str) and not value.strip()):
             if required:
-                self.error(name, "is required")
+                self.error(name, _m("required", "is required"))
             return None
         return value.strip() if isinstance(value, str) else value
 
     def _convert(
-        self, name: str, required: bool, convert: Callable[[object], T | None], expected: str
+        self,
+        name: str,
+        required: bool,
+        convert: Callable[[object], T | None],
+        what: str,
+        expected: str,
+        **params: object,
     ) -> T | None:
+        """`expected` is English ("a date like ...") for the message `bad_<what>`."""
         raw = self._raw(name, required)
         if raw is None:
             return None
         value = convert(raw)
         if value is None:
-            self.error(name, f"must be {expected}, got {raw!r}", self.line(name))
+            message = _m(f"bad_{what}", f"must be {expected}, got {{raw!r}}", raw=raw, **params)
+            self.error(name, message, self.line(name))
         return value
 
     def text(self, name: str, required: bool = True) -> str | None:
-        return self._convert(name, required, _to_text, "text")
+        return self._convert(name, required, _to_text, "text", "text")
 
     def integer(self, name: str, minimum: int, maximum: int | None = None) -> int | None:
-        value = self._convert(name, True, _to_int, "a whole number, digits only")
+        value = self._convert(name, True, _to_int, "integer", "a whole number, digits only")
         if value is None:
             return None
         if value < minimum or (maximum is not None and value > maximum):
-            bounds = (
-                f"at least {minimum}" if maximum is None else f"between {minimum} and {maximum}"
-            )
-            self.error(name, f"must be {bounds}, got {value}", self.line(name))
+            if maximum is None:
+                message = _m(
+                    "at_least",
+                    "must be at least {minimum}, got {value}",
+                    minimum=minimum,
+                    value=value,
+                )
+            else:
+                message = _m(
+                    "between",
+                    "must be between {minimum} and {maximum}, got {value}",
+                    minimum=minimum,
+                    maximum=maximum,
+                    value=value,
+                )
+            self.error(name, message, self.line(name))
             return None
         return value
 
     def date(self, name: str) -> date | None:
-        return self._convert(name, True, _to_date, "a date like 2025-03-31")
+        return self._convert(name, True, _to_date, "date", "a date like 2025-03-31")
 
     def local_datetime(self, name: str, zone: tzinfo, required: bool = True) -> datetime | None:
         value = self._convert(
-            name, required, _to_local_datetime, "a local date and time like 2026-12-03 09:00"
+            name,
+            required,
+            _to_local_datetime,
+            "datetime",
+            "a local date and time like 2026-12-03 09:00",
         )
         return value.replace(tzinfo=zone).astimezone(UTC) if value else None
 
     def choice(self, name: str, enum: type[E], required: bool = True) -> E | None:
         allowed = ", ".join(member.value for member in enum)
-        return self._convert(name, required, lambda raw: _to_enum(raw, enum), f"one of {allowed}")
+        convert = lambda raw: _to_enum(raw, enum)  # noqa: E731
+        return self._convert(name, required, convert, "choice", "one of {allowed}", allowed=allowed)
 
     def boolean(self, name: str, default: bool | None = None) -> bool | None:
         """A required boolean, or an optional one that falls back to `default`."""
-        value = self._convert(name, default is None, _to_bool, "true or false")
+        value = self._convert(name, default is None, _to_bool, "boolean", "true or false")
         return default if self._raw(name, required=False) is None else value
 
     def texts(self, name: str) -> tuple[str, ...]:
@@ -239,7 +314,7 @@ class FieldReader:
             return ()
         items = [_to_text(item) for item in raw] if isinstance(raw, list) else [None]
         if any(item is None or not item.strip() for item in items):
-            self.error(name, "must be a list of texts", self.line(name))
+            self.error(name, _m("text_list", "must be a list of texts"), self.line(name))
             return ()
         return tuple(item.strip() for item in items if item)
 

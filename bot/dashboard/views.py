@@ -1,67 +1,127 @@
-"""Dashboard pages. The overview: subscribers of each commune the staff may see."""
+"""The overview: for each commune the staff may see, its subscribers, messages,
+feedback and broadcast delivery, as charts with the same figures in tables."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 
+from babel.dates import format_date as babel_format_date
 from flask import g, render_template
-from sqlalchemy import func, select
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from bot.dashboard import charts, figures
 from bot.dashboard.auth import login_required
 from bot.dashboard.blueprint import bp
 from bot.dashboard.permissions import communes_visible
+from bot.dashboard.text import translate
 from bot.db import get_session
-from bot.models import Commune, Contact, Subscription
-from bot.models.enums import Channel, Topic
+from bot.i18n import format_date, format_datetime, format_percent, to_local
+from bot.models import Commune
+from bot.models.types import utcnow
 
 
 @dataclass
-class CommuneFigures:
+class CommuneOverview:
     commune: Commune
-    total: int = 0
-    by_topic: dict[str, int] = field(default_factory=dict)
-    by_channel: dict[str, int] = field(default_factory=dict)
+    subscribers: figures.SubscriberCounts
+    days: list[figures.DayMessages]
+    feedback_status: dict[str, int]
+    feedback_age: dict[str, dict[str, int]]
+    broadcasts: list[figures.BroadcastDelivery]
+    charts: dict[str, Markup] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return self.subscribers.total
+
+    @property
+    def by_topic(self) -> dict[str, int]:
+        return self.subscribers.by_topic
+
+    @property
+    def by_channel(self) -> dict[str, int]:
+        return self.subscribers.by_channel
 
 
-def subscriber_figures(session: Session, communes: list[Commune]) -> list[CommuneFigures]:
-    """Active subscribers (distinct contacts not opted out) per commune, topic and channel."""
-    figures = {c.id: CommuneFigures(c) for c in communes}
-    if not figures:
-        return []
-    subscriber = func.count(func.distinct(Subscription.contact_id))
-    active = (
-        select(Subscription.commune_id)
-        .join(Contact, Contact.id == Subscription.contact_id)
-        .where(
-            Subscription.active.is_(True),
-            Contact.opted_out_at.is_(None),
-            Subscription.commune_id.in_(figures),
-        )
-        .group_by(Subscription.commune_id)
-    )
-    topic_counts: dict[int, dict[str, int]] = defaultdict(dict)
-    channel_counts: dict[int, dict[str, int]] = defaultdict(dict)
-    for commune_id, total in session.execute(active.add_columns(subscriber)):
-        figures[commune_id].total = total
-    for commune_id, topic, count in session.execute(
-        active.add_columns(Subscription.topic, subscriber).group_by(Subscription.topic)
-    ):
-        topic_counts[commune_id][Topic(topic).value] = count
-    for commune_id, channel, count in session.execute(
-        active.add_columns(Subscription.channel, subscriber).group_by(Subscription.channel)
-    ):
-        channel_counts[commune_id][Channel(channel).value] = count
-    for commune_id, item in figures.items():
-        item.by_topic = {t.value: topic_counts[commune_id].get(t.value, 0) for t in Topic}
-        item.by_channel = {c.value: channel_counts[commune_id].get(c.value, 0) for c in Channel}
-    return [figures[c.id] for c in communes]
+def overview_figures(session: Session, communes: list[Commune]) -> list[CommuneOverview]:
+    """Every figure of the overview for `communes`, in a fixed number of queries."""
+    ids = [c.id for c in communes]
+    now = utcnow()
+    subscribers = figures.subscriber_counts(session, ids)
+    days = figures.messages_per_day(session, ids, to_local(now).date())
+    status = figures.feedback_by_status(session, ids)
+    age = figures.open_feedback_by_age(session, ids, now)
+    broadcasts = figures.recent_broadcast_delivery(session, ids)
+    return [
+        CommuneOverview(c, subscribers[c.id], days[c.id], status[c.id], age[c.id], broadcasts[c.id])
+        for c in communes
+    ]
+
+
+def _short_day(day: date) -> str:
+    return babel_format_date(day, "d MMM", locale=g.lang)
+
+
+def _percent(value: float) -> str:
+    return format_percent(value, 100, g.lang)
+
+
+def _draw(item: CommuneOverview) -> dict[str, Markup]:
+    slug = item.commune.slug
+    name = item.commune.name
+    status_label = {s: translate(f"dashboard.overview.status.{s}") for s in item.feedback_status}
+    return {
+        "messages": charts.line_chart(
+            f"chart-{slug}-messages",
+            translate("dashboard.overview.messages.chart", commune=name),
+            [_short_day(d.day) for d in item.days],
+            [
+                (translate("dashboard.overview.messages.in"), [d.inbound for d in item.days]),
+                (translate("dashboard.overview.messages.out"), [d.outbound for d in item.days]),
+            ],
+        ),
+        "feedback_status": charts.bar_chart(
+            f"chart-{slug}-feedback-status",
+            translate("dashboard.overview.feedback.status_chart", commune=name),
+            [(status_label[s], count) for s, count in item.feedback_status.items()],
+        ),
+        "feedback_age": charts.stacked_bar_chart(
+            f"chart-{slug}-feedback-age",
+            translate("dashboard.overview.feedback.age_chart", commune=name),
+            [translate(f"dashboard.overview.age.{b}") for b in figures.AGE_BUCKETS],
+            [
+                (
+                    status_label[s.value],
+                    [item.feedback_age[b][s.value] for b in figures.AGE_BUCKETS],
+                )
+                for s in figures.OPEN_STATUSES
+            ],
+        ),
+        "delivery": charts.bar_chart(
+            f"chart-{slug}-delivery",
+            translate("dashboard.overview.delivery.chart", commune=name),
+            [(f"#{b.id}", b.rate or 0) for b in reversed(item.broadcasts)],
+            top=100,
+            fmt=_percent,
+        ),
+    }
 
 
 @bp.get("/")
 @login_required
-def overview():
+def overview() -> str:
     session = get_session()
-    communes = communes_visible(session, g.staff)
-    return render_template("dashboard/overview.html", figures=subscriber_figures(session, communes))
+    items = overview_figures(session, communes_visible(session, g.staff))
+    for item in items:
+        item.charts = _draw(item)
+    return render_template(
+        "dashboard/overview.html",
+        figures=items,
+        age_buckets=figures.AGE_BUCKETS,
+        open_statuses=[s.value for s in figures.OPEN_STATUSES],
+        percent=_percent,
+        format_date=lambda day: format_date(day, g.lang),
+        format_datetime=lambda moment: format_datetime(moment, g.lang),
+    )

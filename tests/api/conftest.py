@@ -8,11 +8,10 @@ import pytest
 from sqlalchemy.orm import Session
 
 from bot.staff import create_token
-from tests.dashboard.conftest import communes, make_staff  # noqa: F401  (fixtures)
 
 
 @pytest.fixture
-def token_for(session: Session, make_staff) -> Callable[..., str]:  # noqa: F811
+def token_for(session: Session, make_staff) -> Callable[..., str]:
     """A clear API token for a new staff user with these roles."""
 
     def make(email: str, **kwargs) -> str:

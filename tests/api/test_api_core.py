@@ -98,6 +98,7 @@ def test_api_unknown_path_and_method_answer_json(client, token_for) -> None:
     assert missing.status_code == 404 and missing.json["error"]["status"] == 404
     wrong = client.delete("/api/v1/me", headers=bearer(token))
     assert wrong.status_code == 405 and wrong.json["error"]["status"] == 405
+    assert "GET" in wrong.headers["Allow"]  # RFC 9110: say what is allowed
 
 
 def test_api_openapi_document_is_public_and_describes_every_route(app, client) -> None:

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import event
 
-from bot.models import Contact, Subscription
-from bot.models.enums import Channel, Topic
+from bot.dashboard.views import overview_figures
+from bot.i18n import to_local
+from bot.models import Broadcast, Contact, Feedback, InboundMessage, OutboundMessage, Subscription
+from bot.models.enums import (
+    BroadcastStatus,
+    Channel,
+    FeedbackCategory,
+    FeedbackStatus,
+    Provider,
+    Topic,
+)
+from bot.models.types import utcnow
 from tests.dashboard.conftest import login
 
 EMAIL = "viewer@mairie-cotonou.example"
@@ -162,3 +173,125 @@ def test_typed_email_and_next_are_escaped_on_the_login_page(client, make_staff) 
     failed = login(client, 'x"><script>alert(1)</script>@example.org', "wrong password!!")
     assert XSS not in failed.get_data(as_text=True)
     assert "&lt;script&gt;" in failed.get_data(as_text=True)
+
+
+def _table(html: str, table_id: str) -> str:
+    return html.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
+
+
+def _seed_activity(session, communes) -> None:
+    cotonou = communes["cotonou"]
+    contact = Contact(phone_e164="+2290197000009", commune_id=cotonou.id)
+    session.add(contact)
+    session.flush()
+    now = utcnow()
+    for n in range(3):
+        session.add(
+            InboundMessage(
+                provider=Provider.CONSOLE,
+                external_id=f"ov-{n}",
+                channel=Channel.SMS,
+                contact_id=contact.id,
+                sender=contact.phone_e164,
+                received_at=now,
+            )
+        )
+    session.add(
+        OutboundMessage(
+            contact_id=contact.id, channel=Channel.SMS, provider=Provider.CONSOLE, text="Bonjour"
+        )
+    )
+    for n, (status, age) in enumerate(
+        [
+            (FeedbackStatus.RECEIVED, timedelta(hours=1)),
+            (FeedbackStatus.IN_PROGRESS, timedelta(days=10)),
+            (FeedbackStatus.RESOLVED, timedelta(days=3)),
+        ]
+    ):
+        session.add(
+            Feedback(
+                ref=f"AV-OV{n}",
+                commune_id=cotonou.id,
+                channel=Channel.SMS,
+                category=FeedbackCategory.VOIRIE,
+                text="Route",
+                status=status,
+                created_at=now - age,
+            )
+        )
+    session.add(
+        Broadcast(
+            commune_id=cotonou.id,
+            topic=Topic.SESSIONS,
+            text_by_language={"fr": "Session"},
+            channels=["sms"],
+            status=BroadcastStatus.DONE,
+            started_at=now,
+            count_sent=1,
+            count_delivered=3,
+            count_failed=0,
+        )
+    )
+    session.commit()
+
+
+def test_overview_shows_messages_feedback_and_delivery_as_charts_and_tables(
+    client, make_staff, communes, session
+) -> None:
+    _seed_activity(session, communes)
+    make_staff(EMAIL, roles={"cotonou": "viewer"})
+    login(client, EMAIL)
+    html = client.get("/dashboard/").get_data(as_text=True)
+
+    today = to_local(utcnow()).date().isoformat()
+    messages = _table(html, "messages-cotonou")
+    assert messages.count("<tr data-day=") == 30
+    row = messages.split(f'data-day="{today}"', 1)[1].split("</tr>", 1)[0]
+    assert 'data-direction="in">3<' in row
+    assert 'data-direction="out">1<' in row
+
+    assert 'data-status="received">1<' in _table(html, "feedback-status-cotonou")
+    assert 'data-status="resolved">1<' in _table(html, "feedback-status-cotonou")
+    age = _table(html, "feedback-age-cotonou")
+    assert 'data-bucket="lt_2d"' in age
+    lt_2d = age.split('data-bucket="lt_2d"', 1)[1].split("</tr>", 1)[0]
+    assert "data-total>1<" in lt_2d
+    assert 'data-status="in_progress">1<' in age.split('data-bucket="7_30d"', 1)[1]
+
+    delivery = _table(html, "delivery-cotonou")
+    assert "data-rate>75 %<" in delivery
+
+    for chart in ("messages", "feedback-status", "feedback-age", "delivery"):
+        chart_id = f"chart-cotonou-{chart}"
+        assert f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" id="{chart_id}"' in html
+        assert f'aria-labelledby="{chart_id}-title"' in html
+    assert "<script" not in html
+    assert "commune choisie en dernier" in html
+
+
+def test_overview_without_broadcasts_says_so(client, make_staff, communes) -> None:
+    make_staff(EMAIL, roles={"cotonou": "viewer"})
+    login(client, EMAIL)
+    html = client.get("/dashboard/").get_data(as_text=True)
+    assert "Aucune diffusion lancée pour l&#39;instant." in html
+    assert 'id="chart-cotonou-messages"' in html
+
+
+def test_overview_asks_the_same_number_of_queries_for_one_commune_or_three(
+    session, communes
+) -> None:
+    def queries(chosen) -> int:
+        statements = []
+
+        def remember(*args) -> None:
+            statements.append(args[2])
+
+        engine = session.get_bind()
+        event.listen(engine, "before_cursor_execute", remember)
+        try:
+            overview_figures(session, chosen)
+        finally:
+            event.remove(engine, "before_cursor_execute", remember)
+        return len(statements)
+
+    assert queries([communes["cotonou"]]) == queries(list(communes.values())) == 8
