@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
+# RFC 9106's recommendation for machines short of memory: argon2id, 64 MiB, 3 passes.
+PARAMETERS = profiles.RFC_9106_LOW_MEMORY
+_hasher = PasswordHasher.from_parameters(PARAMETERS)
 
 MIN_PASSWORD_LENGTH = 10
 

@@ -10,13 +10,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from rq import SimpleWorker
 from sqlalchemy import create_engine, make_url, select, text
 from sqlalchemy.orm import Session
 
-from bot import create_app, migrate
+from bot import create_app, migrate, passwords
 from bot.config import normalize_database_url
 from bot.content.loader import load_content
 from bot.db import Base, get_session
@@ -26,6 +27,21 @@ from bot.redis import QUEUE_NAMES, EmbeddedRedis, get_queue, get_redis
 from bot.staff import create_staff
 
 STAFF_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """argon2id with its smallest cost: the same code and format, a millisecond a hash.
+
+    Production's cost (about 0.3 s a hash on this machine) is right against a
+    stolen database and wrong for hundreds of test logins; test_passwords.py
+    checks the production parameters themselves.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        )
+        yield
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, Response, abort, g, jsonify, request
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException
 
 from bot.dashboard.forms import FormInvalid
@@ -86,6 +87,13 @@ def _headers(response: Response) -> Response:
 
 
 bp.register_error_handler(HTTPException, http_error)
+
+
+@bp.errorhandler(IntegrityError)
+def _conflict(_exc: IntegrityError) -> Response:
+    # Two writers raced for the same unique key; the loser may simply retry.
+    get_session().rollback()
+    return error(409)
 
 
 @bp.errorhandler(FormInvalid)

@@ -133,12 +133,10 @@ def _operation(op: Operation) -> dict:
     needs = (
         f" Needs the `{op.capability.value}` capability in the commune." if op.capability else ""
     )
-    responses: dict[str, Any] = {
-        str(op.status): {
-            "description": "Success.",
-            "content": {"application/json": {"schema": op.response}},
-        },
-    }
+    success: dict[str, Any] = {"description": "Success."}
+    if op.status != 204:
+        success["content"] = {"application/json": {"schema": op.response}}
+    responses: dict[str, Any] = {str(op.status): success}
     if not op.public:
         responses["401"] = _error_response("No valid API token.")
     if "<commune>" in op.rule or op.capability:

@@ -9,10 +9,12 @@ citizen text that slipped through escaping still could not execute.
 from __future__ import annotations
 
 from flask import Blueprint, Response, g, render_template, request, session
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import Conflict, HTTPException
 
 from bot.dashboard import csrf
 from bot.dashboard.text import translate
+from bot.db import get_session
 from bot.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
 
 bp = Blueprint(
@@ -65,7 +67,16 @@ def _security_headers(response: Response) -> Response:
 _ERROR_TEXTS = {
     403: "dashboard.error.forbidden",
     404: "dashboard.error.not_found",
+    409: "dashboard.error.conflict",
+    413: "dashboard.error.too_large",
 }
+
+
+@bp.errorhandler(IntegrityError)
+def _conflict(_error: IntegrityError):
+    # Two clerks saved the same unique key at once: the second is told, not shown a 500.
+    get_session().rollback()
+    return _error_page(Conflict())
 
 
 @bp.errorhandler(HTTPException)
