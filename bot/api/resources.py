@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
-from enum import Enum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, Date, Integer, inspect
 from sqlalchemy import Enum as SAEnum
 
 from bot.api.openapi import schema
+from bot.dashboard.audit import json_safe
 from bot.dashboard.forms import FormInvalid
 from bot.models.types import UTCDateTime
 
@@ -28,7 +27,7 @@ class Resource:
     schema_ref: dict
 
     def dump(self, row: object) -> dict[str, Any]:
-        return {name: _json(getattr(row, name)) for name in self.columns}
+        return {name: json_safe(getattr(row, name)) for name in self.columns}
 
     def dump_all(self, rows: Iterable[object]) -> list[dict[str, Any]]:
         return [self.dump(row) for row in rows]
@@ -76,14 +75,6 @@ def _column_schema(column: Any) -> dict:
                 **{k: v for k, v in base.items() if k != "type"},
             }
     return base
-
-
-def _json(value: object) -> object:
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
 
 
 def form_values(body: Mapping[str, Any]) -> dict[str, Any]:

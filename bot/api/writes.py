@@ -6,6 +6,7 @@ the API can do exactly what the pages can, no more; the view commits.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, g, jsonify
@@ -105,21 +106,11 @@ EVENT_WITH_ALERTS = schema(
 
 _EVENTS = "/communes/<commune>/events"
 _BROADCASTS = "/communes/<commune>/broadcasts"
-_FEEDBACK = "/communes/<commune>/feedback/<int:item_id>"
 
 
 def _committed(payload: Any, status: int = 200) -> tuple[Response, int]:
     get_session().commit()
     return jsonify(payload), status
-
-
-def _event_result(event: Event, alerts: list[Broadcast]) -> tuple[Response, int]:
-    return _committed(
-        {
-            "event": RESOURCES["events"].dump(event),
-            "alerts": RESOURCES["broadcasts"].dump_all(alerts),
-        }
-    )
 
 
 @commune_route(
@@ -154,67 +145,88 @@ def update_event(commune: Commune, item_id: int) -> tuple[Response, int]:
     return _committed(RESOURCES["events"].dump(event))
 
 
-@commune_route(
-    _EVENTS + "/<int:item_id>/publish",
-    "POST",
-    capability=Capability.EDIT_CONTENT,
-    summary="Publish a session and plan its alerts (announcement, reminder, start).",
-    tag="events",
-    response=EVENT_WITH_ALERTS,
-)
-def publish_event(commune: Commune, item_id: int) -> tuple[Response, int]:
-    event = in_commune(Event, item_id, commune)
-    alerts = event_edit.publish_event(get_session(), g.staff, commune, event)
-    return _event_result(event, alerts)
+def _action(
+    path: str,
+    model: type,
+    action: str,
+    change: Callable[..., Any],
+    *,
+    capability: Capability,
+    summary: str,
+    result: Callable[[Any, Any], Any],
+    request: dict | None = None,
+) -> None:
+    """POST `/communes/<commune>/<path>/<id>/<action>`, committed.
+
+    Runs `change(session, staff, commune, row)` on a row of the commune, with the
+    body's values as a last argument when the action takes a body; `result`
+    makes the answer from the row and what `change` returned.
+    """
+
+    def view(commune: Commune, item_id: int) -> tuple[Response, int]:
+        row = in_commune(model, item_id, commune)
+        arguments = [get_session(), g.staff, commune, row]
+        if request is not None:
+            arguments.append(form_values(json_body()))
+        return _committed(result(row, change(*arguments)))
+
+    view.__name__ = f"{action}_{path.replace('-', '_')}"
+    commune_route(
+        f"/communes/<commune>/{path}/<int:item_id>/{action}",
+        "POST",
+        capability=capability,
+        summary=summary,
+        tag=path,
+        request=request,
+        response=EVENT_WITH_ALERTS if model is Event else RESOURCES[path].schema_ref,
+    )(view)
 
 
-@commune_route(
-    _EVENTS + "/<int:item_id>/move",
-    "POST",
-    capability=Capability.EDIT_CONTENT,
-    summary="Move a published session; those already alerted get a change notice.",
-    tag="events",
-    request=schema(
-        "MoveInput",
-        {"type": "object", "required": ["starts_at"], "properties": {"starts_at": _LOCAL_TIME}},
+def _event_and_alerts(event: Event, alerts: list[Broadcast]) -> dict[str, Any]:
+    return {
+        "event": RESOURCES["events"].dump(event),
+        "alerts": RESOURCES["broadcasts"].dump_all(alerts),
+    }
+
+
+def _dump(path: str) -> Callable[[Any, Any], Any]:
+    return lambda row, _returned: RESOURCES[path].dump(row)
+
+
+for _name, _change, _summary, _request in (
+    (
+        "publish",
+        event_edit.publish_event,
+        "Publish a session and plan its alerts (announcement, reminder, start).",
+        None,
     ),
-    response=EVENT_WITH_ALERTS,
-)
-def move_event(commune: Commune, item_id: int) -> tuple[Response, int]:
-    event = in_commune(Event, item_id, commune)
-    values = form_values(json_body())
-    alerts = event_edit.move_event(get_session(), g.staff, commune, event, values)
-    return _event_result(event, alerts)
-
-
-@commune_route(
-    _EVENTS + "/<int:item_id>/cancel",
-    "POST",
-    capability=Capability.EDIT_CONTENT,
-    summary="Cancel a session; those already alerted are told.",
-    tag="events",
-    response=EVENT_WITH_ALERTS,
-)
-def cancel_event(commune: Commune, item_id: int) -> tuple[Response, int]:
-    event = in_commune(Event, item_id, commune)
-    alerts = event_edit.cancel_event(get_session(), g.staff, commune, event)
-    return _event_result(event, alerts)
-
-
-@commune_route(
-    _EVENTS + "/<int:item_id>/held",
-    "POST",
-    capability=Capability.EDIT_CONTENT,
-    summary="Mark a session held, with its summary, which subscribers are sent.",
-    tag="events",
-    request=schema("HeldInput", {"type": "object", "properties": {"summary": _TEXT}}),
-    response=EVENT_WITH_ALERTS,
-)
-def event_held(commune: Commune, item_id: int) -> tuple[Response, int]:
-    event = in_commune(Event, item_id, commune)
-    values = form_values(json_body())
-    alerts = event_edit.mark_event_held(get_session(), g.staff, commune, event, values)
-    return _event_result(event, alerts)
+    (
+        "move",
+        event_edit.move_event,
+        "Move a published session; those already alerted get a change notice.",
+        schema(
+            "MoveInput",
+            {"type": "object", "required": ["starts_at"], "properties": {"starts_at": _LOCAL_TIME}},
+        ),
+    ),
+    ("cancel", event_edit.cancel_event, "Cancel a session; those already alerted are told.", None),
+    (
+        "held",
+        event_edit.mark_event_held,
+        "Mark a session held, with its summary, which subscribers are sent.",
+        schema("HeldInput", {"type": "object", "properties": {"summary": _TEXT}}),
+    ),
+):
+    _action(
+        "events",
+        Event,
+        _name,
+        _change,
+        capability=Capability.EDIT_CONTENT,
+        summary=_summary,
+        result=_event_and_alerts,
+        request=_request,
+    )
 
 
 def _estimate(estimate: Estimate) -> dict[str, Any]:
@@ -268,74 +280,57 @@ def send_broadcast(commune: Commune) -> tuple[Response, int]:
     return _committed(RESOURCES["broadcasts"].dump(broadcast), 201)
 
 
-def _steering(action: str, summary: str) -> None:
-    steer = getattr(broadcast_edit, action)
-
-    def view(commune: Commune, item_id: int) -> tuple[Response, int]:
-        broadcast = in_commune(Broadcast, item_id, commune)
-        steer(get_session(), g.staff, commune, broadcast)
-        return _committed(RESOURCES["broadcasts"].dump(broadcast))
-
-    view.__name__ = f"{action}_broadcast"
-    commune_route(
-        _BROADCASTS + f"/<int:item_id>/{action}",
-        "POST",
+for _name, _summary in (
+    ("pause", "Pause a broadcast between chunks."),
+    ("resume", "Resume a paused broadcast."),
+    ("cancel", "Cancel a broadcast; messages not yet handed over are skipped."),
+):
+    _action(
+        "broadcasts",
+        Broadcast,
+        _name,
+        getattr(broadcast_edit, _name),
         capability=Capability.SEND_BROADCASTS,
-        summary=summary,
-        tag="broadcasts",
-        response=RESOURCES["broadcasts"].schema_ref,
-    )(view)
-
-
-_steering("pause", "Pause a broadcast between chunks.")
-_steering("resume", "Resume a paused broadcast.")
-_steering("cancel", "Cancel a broadcast; messages not yet handed over are skipped.")
-
-
-def _ticket_action(action: str, function: str, summary: str, request: dict) -> None:
-    change = getattr(feedback_edit, function)
-
-    def view(commune: Commune, item_id: int) -> tuple[Response, int]:
-        ticket = in_commune(Feedback, item_id, commune)
-        values = form_values(json_body())
-        change(get_session(), g.staff, commune, ticket, values)
-        return _committed(RESOURCES["feedback"].dump(ticket))
-
-    view.__name__ = f"{action}_feedback"
-    commune_route(
-        f"{_FEEDBACK}/{action}",
-        "POST",
-        capability=Capability.HANDLE_FEEDBACK,
-        summary=summary,
-        tag="feedback",
-        request=request,
-        response=RESOURCES["feedback"].schema_ref,
-    )(view)
+        summary=_summary,
+        result=_dump("broadcasts"),
+    )
 
 
 def _object(name: str, required: list[str], properties: dict) -> dict:
     return schema(name, {"type": "object", "required": required, "properties": properties})
 
 
-_ticket_action(
-    "assign",
-    "assign",
-    "Give a ticket to a staff member of the commune ('me', 'none' or a staff id).",
-    _object("AssignInput", ["assignee"], {"assignee": _TEXT}),
-)
-_ticket_action(
-    "status",
-    "set_status",
-    "Move a ticket on; the citizen is sent the status and the public note.",
-    _object(
-        "StatusInput",
-        ["status"],
-        {"status": {"enum": [s.value for s in FeedbackStatus]}, "note": _TEXT},
+for _name, _change, _summary, _request in (
+    (
+        "assign",
+        feedback_edit.assign,
+        "Give a ticket to a staff member of the commune ('me', 'none' or a staff id).",
+        _object("AssignInput", ["assignee"], {"assignee": _TEXT}),
     ),
-)
-_ticket_action(
-    "merge",
-    "merge",
-    "Mark a ticket a duplicate of another ticket of the commune (its reference).",
-    _object("MergeInput", ["into"], {"into": _TEXT}),
-)
+    (
+        "status",
+        feedback_edit.set_status,
+        "Move a ticket on; the citizen is sent the status and the public note.",
+        _object(
+            "StatusInput",
+            ["status"],
+            {"status": {"enum": [s.value for s in FeedbackStatus]}, "note": _TEXT},
+        ),
+    ),
+    (
+        "merge",
+        feedback_edit.merge,
+        "Mark a ticket a duplicate of another ticket of the commune (its reference).",
+        _object("MergeInput", ["into"], {"into": _TEXT}),
+    ),
+):
+    _action(
+        "feedback",
+        Feedback,
+        _name,
+        _change,
+        capability=Capability.HANDLE_FEEDBACK,
+        summary=_summary,
+        result=_dump("feedback"),
+        request=_request,
+    )

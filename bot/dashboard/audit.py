@@ -56,11 +56,12 @@ def snapshot(row: object, *, exclude: frozenset[str] = frozenset()) -> dict:
         name = column.key
         if name in exclude or name in ("created_at", "updated_at"):
             continue
-        values[name] = _json_safe(getattr(row, name))
+        values[name] = json_safe(getattr(row, name))
     return values
 
 
-def _json_safe(value: object) -> object:
+def json_safe(value: object) -> object:
+    """An enum as its value, a date or time in ISO 8601; anything else as it is."""
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime | date):

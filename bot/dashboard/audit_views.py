@@ -20,9 +20,9 @@ from bot.dashboard import nav
 from bot.dashboard.auth import login_required
 from bot.dashboard.blueprint import bp
 from bot.dashboard.forms import FormInvalid
+from bot.dashboard.paging import Page, page_number
 from bot.dashboard.permissions import Capability
 from bot.dashboard.scope import commune_page
-from bot.dashboard.subscribers_views import Page, page_number
 from bot.dashboard.text import translate
 from bot.db import get_session
 from bot.i18n import LOCAL_TIMEZONE, format_datetime, t

@@ -6,10 +6,8 @@ for answering "is this person subscribed, since when, to what", not for calling.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, TypeVar
 
 from flask import g, render_template, request
 from sqlalchemy import func, select
@@ -17,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.dashboard import figures, nav
 from bot.dashboard.blueprint import bp
+from bot.dashboard.paging import Page, page_number
 from bot.dashboard.permissions import Capability
 from bot.dashboard.scope import commune_page
 from bot.db import get_session
@@ -25,39 +24,6 @@ from bot.models import Commune, Contact, Subscription
 from bot.phone import mask
 
 PAGE_SIZE = 50
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Page(Generic[T]):
-    """One page of a list: its rows, its number (from 1) and how many rows in all."""
-
-    items: Sequence[T]
-    number: int
-    size: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.size))
-
-    @property
-    def previous(self) -> int | None:
-        return self.number - 1 if self.number > 1 else None
-
-    @property
-    def next(self) -> int | None:
-        return self.number + 1 if self.number < self.pages else None
-
-
-def page_number(raw: str | None) -> int:
-    """The page asked for in a query string; 1 for anything that is not a positive number."""
-    text = (raw or "").strip()
-    # isascii: "²" is a digit to str.isdigit() but not to int().
-    if not (text.isascii() and text.isdigit() and len(text) < 7):
-        return 1
-    return max(1, int(text))
 
 
 @dataclass(frozen=True)
