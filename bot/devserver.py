@@ -106,10 +106,11 @@ def main() -> int:
             [
                 "",
                 "Communes+ bot is running (Ctrl-C stops everything).",
-                f"  service:      {base}/",
+                f"  simulator:    {base}/simulator/  (a phone and WhatsApp in the browser)",
+                f"  dashboard:    {base}/dashboard/  login {email} / {password}",
+                f"  API:          {base}/api/v1/openapi.json",
                 f"  health:       {base}/healthz",
                 f"  webhooks:     {base}/webhooks/...  (see README)",
-                f"  staff login:  {email} / {password}",
                 f"  redis:        {embedded.url if embedded else 'REDIS_URL'}",
                 f"  database:     {app.config['DATABASE_URL']}",
                 "",

@@ -58,14 +58,19 @@ def test_run_starts_everything_and_restarts_keeping_data(tmp_path: Path) -> None
     process = _start(tmp_path, port)
     try:
         health = _wait_healthy(port, process)
+        # The newcomer's two first pages (README): the simulator and the dashboard.
+        simulator = requests.get(f"http://127.0.0.1:{port}/simulator/", timeout=10)
+        login_page = requests.get(f"http://127.0.0.1:{port}/dashboard/login", timeout=10)
     finally:
         first = _stop(process)
+    assert simulator.status_code == 200 and login_page.status_code == 200
     assert health == {"database": "up", "redis": "up", "status": "ok"}
     assert process.returncode == 0, first
     assert "sample content loaded" in first
     assert f"http://127.0.0.1:{port}/healthz" in first
-    login_line = next(line for line in first.splitlines() if "staff login:" in line)
-    assert "demo@example.org / " in login_line
+    assert f"http://127.0.0.1:{port}/simulator/" in first
+    login_line = next(line for line in first.splitlines() if "dashboard:" in line)
+    assert "login demo@example.org / " in login_line
     assert "stopped" in first
     # Ctrl-C stopped the embedded Redis too: nothing left behind.
     assert not EmbeddedRedis(tmp_path).is_running()

@@ -8,6 +8,7 @@ same number means the same option on every page.
 from __future__ import annotations
 
 import functools
+import re
 import textwrap
 from dataclasses import dataclass
 
@@ -36,13 +37,53 @@ class UssdScreen:
     pages: int
 
 
+USSD_MIN_SPLIT = 20
+"""A text paragraph is split across two pages only to fill at least this many
+characters of the first: a shorter stub would read as a cut-off line."""
+
+_CLAUSE_END = re.compile(r"[,;:.](?= |$)")
+
+
 def _ussd_lines(
     reply: Reply, options: tuple[Option, ...], first_number: int, width: int
-) -> list[str]:
-    """The reply as lines of at most `width` characters: long lines wrap, none is cut."""
-    paragraphs = [p for block in (reply.title, reply.text) for p in (block or "").splitlines()]
-    paragraphs += [f"{n} {o.label}" for n, o in enumerate(options, start=first_number)]
-    return [line for p in paragraphs for line in textwrap.wrap(to_gsm7(p), width)]
+) -> list[tuple[str, bool]]:
+    """(line, may split across pages): at most `width` characters, long lines wrap,
+    none is cut; an option stays whole on one page."""
+    text = [p for block in (reply.title, reply.text) for p in (block or "").splitlines()]
+    numbered = [f"{n} {o.label}" for n, o in enumerate(options, start=first_number)]
+    return [
+        (line, splits)
+        for paragraphs, splits in ((text, True), (numbered, False))
+        for p in paragraphs
+        for line in textwrap.wrap(to_gsm7(p), width)
+    ]
+
+
+def _clause_cut(line: str, left: int) -> int:
+    """Where to end `line` on a page with `left` characters free: after the last
+    clause (",", ";", ":", ".") that fits, never inside "51,9 milliards"; 0: nowhere."""
+    ends = [m.end() for m in _CLAUSE_END.finditer(line) if USSD_MIN_SPLIT <= m.end() <= left]
+    return ends[-1] if ends else 0
+
+
+def _paged(lines: list[tuple[str, bool]], room: int) -> list[list[str]]:
+    """The lines in pages of at most `room` characters, each page filled as far as it goes."""
+    pages: list[list[str]] = []
+    current: list[str] = []
+    for line, splits in lines:
+        while True:
+            left = room - len("\n".join(current)) - (1 if current else 0)
+            if len(line) <= left:
+                current.append(line)
+                break
+            cut = _clause_cut(line, left) if splits else 0
+            if cut:
+                current.append(line[:cut])
+                line = line[cut:].lstrip()
+            pages.append(current)
+            current = []
+    pages.append(current)
+    return pages
 
 
 @functools.lru_cache(maxsize=USSD_SCREENS_CACHED)
@@ -67,14 +108,7 @@ def ussd(
     nav = [] if at_start or reply.end else [nav_line]
     more = to_gsm7(f"{NEXT_PAGE} {t('nav.more', lang)}")
     room = USSD_SCREEN_CHARS - len("\n".join([*footer, more, *nav])) - 1
-    pages: list[list[str]] = []
-    current: list[str] = []
-    for line in _ussd_lines(reply, options[pinned:], pinned + 1, room):
-        if current and len("\n".join([*current, line])) > room:
-            pages.append(current)
-            current = []
-        current.append(line)
-    pages.append(current)
+    pages = _paged(_ussd_lines(reply, options[pinned:], pinned + 1, room), room)
     page = max(0, min(page, len(pages) - 1))
     last = page == len(pages) - 1
     body = pages[page] + footer + ([] if last else [more]) + nav

@@ -35,3 +35,29 @@ def test_a_long_option_label_is_wrapped_with_its_number() -> None:
     text = "\n".join(screens)
     assert "CON 1 Construire" in text and "\n2 Non" in text
     assert text.count("Construire") == 6
+
+
+def test_a_long_paragraph_fills_the_first_page_up_to_a_clause_end() -> None:
+    # A title, then one sentence too long for what is left of the page: the
+    # first page must not show the title alone, nor cut inside "51,9 milliards".
+    text = (
+        "Budget 2025 de Cotonou (vote) : recettes 51,9 milliards F CFA, "
+        "depenses 51,9 milliards F CFA, soit un budget en equilibre parfait."
+    )
+    screens = _pages(
+        Reply(title="Budget (Donnees d'exemple)", text=text),
+        (Option("sms", "Recevoir par SMS"),),
+        pinned=1,
+    )
+    first_text = screens[0].splitlines()[1]
+    assert first_text.endswith("F CFA,") and "51,9 milliards" in first_text
+    assert screens[1].startswith("CON depenses 51,9 milliards F CFA,")
+    assert " ".join(" ".join(screens).split()).count("51,9 milliards") == 2
+
+
+def test_a_paragraph_without_a_clause_end_moves_whole_to_the_next_page() -> None:
+    words = " ".join(WORDS[:25])  # no comma, no full stop: nowhere to cut cleanly
+    screens = _pages(Reply(title="Titre", text=words), ())
+    assert screens[0].startswith("CON Titre\n") and "mot" not in screens[0]
+    shown = " ".join(screens).split()
+    assert [w for w in shown if w.startswith("mot")] == WORDS[:25]
