@@ -242,8 +242,9 @@ def _broadcast_page(
     headers = {}
     due = broadcast.status is BroadcastStatus.SCHEDULED and broadcast.scheduled_at is not None
     if broadcast.status in _RUNNING or (due and broadcast.scheduled_at <= utcnow()):
-        # A header rather than a <meta>: base.html gives pages no block in <head>.
-        headers["Refresh"] = str(REFRESH_SECONDS)
+        # To the bare URL: a `?done=` confirmation is said once, not after each reload.
+        plain = url_for("dashboard.broadcast", commune=commune.slug, broadcast_id=broadcast.id)
+        headers["Refresh"] = f"{REFRESH_SECONDS}; url={plain}"
     return page, status, headers
 
 

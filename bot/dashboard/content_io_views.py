@@ -15,7 +15,7 @@ from bot.dashboard import content_import
 from bot.dashboard.blueprint import bp
 from bot.dashboard.content_check import describe
 from bot.dashboard.content_export import export_csv, rows
-from bot.dashboard.content_kinds import KINDS
+from bot.dashboard.content_kinds import KINDS, Kind
 from bot.dashboard.content_views import KIND_PATH, commit_content
 from bot.dashboard.ocds import release_package
 from bot.dashboard.permissions import Capability
@@ -27,6 +27,13 @@ from bot.models.types import utcnow
 from bot.redis import get_redis
 
 
+def _column_label(kind: Kind, column: str | None) -> str:
+    """The content form's label for a column of `kind`; a column it lacks stays as written."""
+    if column in kind.columns:
+        return translate(f"dashboard.content.field.{column}")
+    return column or ""
+
+
 def _upload_page(
     kind: str,
     status: int = 200,
@@ -34,9 +41,11 @@ def _upload_page(
     result: content_import.Preview | None = None,
     token: str | None = None,
 ) -> tuple[str, int]:
+    spec = KINDS[kind]
     page = render_template(
         "dashboard/content/import.html",
-        kind=KINDS[kind],
+        kind=spec,
+        column_label=lambda column: _column_label(spec, column),
         error=error,
         result=result,
         token=token,

@@ -312,6 +312,7 @@ class PlannedAlert:
     recipients: dict[str, int]  # by channel: sent so far once started, else as of now
     broadcast: Broadcast | None = None
     held_until: datetime | None = None  # quiet hours hold it until then
+    at_once: bool = False  # goes as soon as the action is confirmed: `when` is only "now"
 
     @property
     def status(self) -> BroadcastStatus | None:
@@ -346,9 +347,15 @@ def _audience(session: Session, event: Event, kind: BroadcastKind) -> dict[str, 
     return counts
 
 
-def _planned(session: Session, event: Event, kind: BroadcastKind, when: datetime) -> PlannedAlert:
+def _planned(
+    session: Session, event: Event, kind: BroadcastKind, when: datetime, at_once: bool = False
+) -> PlannedAlert:
     return PlannedAlert(
-        kind, when, _audience(session, event, kind), held_until=_quiet().release_time(when, False)
+        kind,
+        when,
+        _audience(session, event, kind),
+        held_until=_quiet().release_time(when, False),
+        at_once=at_once,
     )
 
 
@@ -399,7 +406,7 @@ def publish_plan(session: Session, event: Event, now: datetime | None = None) ->
     if event.status not in EDITABLE or (event.published_at and event_alerts.alerts(session, event)):
         return []
     return [
-        _planned(session, event, BroadcastKind.ANNOUNCEMENT, now),
+        _planned(session, event, BroadcastKind.ANNOUNCEMENT, now, at_once=True),
         *_ahead(session, event, event.starts_at, now),
     ]
 
@@ -425,7 +432,10 @@ def move_consequences(
     notice = BroadcastKind.CHANGE if alerted else BroadcastKind.ANNOUNCEMENT
     return Consequences(
         cancelled,
-        [_planned(session, event, notice, now), *_ahead(session, event, starts_at, now)],
+        [
+            _planned(session, event, notice, now, at_once=True),
+            *_ahead(session, event, starts_at, now),
+        ],
     )
 
 
@@ -435,7 +445,7 @@ def cancel_consequences(
     cancelled, alerted = _pending(session, event)
     if not alerted:
         return Consequences(cancelled)
-    notice = _planned(session, event, BroadcastKind.CANCELLATION, now or utcnow())
+    notice = _planned(session, event, BroadcastKind.CANCELLATION, now or utcnow(), at_once=True)
     return Consequences(cancelled, [notice])
 
 
@@ -444,5 +454,5 @@ def held_consequences(session: Session, event: Event, now: datetime | None = Non
     summarized = event.status is EventStatus.HELD and bool(event.summary)
     if event.published_at is None or summarized:
         return Consequences(cancelled)
-    notice = _planned(session, event, BroadcastKind.SUMMARY, now or utcnow())
+    notice = _planned(session, event, BroadcastKind.SUMMARY, now or utcnow(), at_once=True)
     return Consequences(cancelled, [notice])

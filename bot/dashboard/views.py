@@ -21,6 +21,12 @@ from bot.i18n import format_date, format_datetime, format_percent, to_local
 from bot.models import Commune
 from bot.models.types import utcnow
 
+# One wording per thing across the dashboard: the feedback pages' status names,
+# the broadcast pages' topic names; the channel names here serve the ticket page too.
+STATUS_KEY = "dashboard.participation.feedback.status."
+TOPIC_KEY = "dashboard.broadcasts.topic."
+CHANNEL_KEY = "dashboard.overview.channel."
+
 
 @dataclass
 class CommuneOverview:
@@ -71,7 +77,7 @@ def _percent(value: float) -> str:
 def _draw(item: CommuneOverview) -> dict[str, Markup]:
     slug = item.commune.slug
     name = item.commune.name
-    status_label = {s: translate(f"dashboard.overview.status.{s}") for s in item.feedback_status}
+    status_label = {s: translate(STATUS_KEY + s) for s in item.feedback_status}
     return {
         "messages": charts.line_chart(
             f"chart-{slug}-messages",
@@ -121,6 +127,9 @@ def overview() -> str:
         figures=items,
         age_buckets=figures.AGE_BUCKETS,
         open_statuses=[s.value for s in figures.OPEN_STATUSES],
+        status_key=STATUS_KEY,
+        topic_key=TOPIC_KEY,
+        channel_key=CHANNEL_KEY,
         percent=_percent,
         format_date=lambda day: format_date(day, g.lang),
         format_datetime=lambda moment: format_datetime(moment, g.lang),

@@ -233,10 +233,17 @@ def test_an_accountability_session_is_scheduled_then_published_with_its_alerts(
         format_datetime(starts, "fr")
     )
     expect(reminder.locator("td[data-channel=sms]")).to_have_text("1")
+    announcement = page.locator("#alerts tr.alert[data-kind=announcement] td.when")
+    expect(announcement).to_have_text("Dès la publication")
+    # The details read as two compact columns, labels beside their values.
+    expect(page.locator("dl#event")).to_have_css("display", "grid")
 
     page.get_by_role("link", name="Publier").click()
     expect(page.locator("#consequences")).to_contain_text("Ces alertes seront envoyées")
     expect(page.locator("#planned-alerts tr.alert")).to_have_count(3)
+    confirm = page.get_by_role("button", name="Confirmer la publication")
+    expect(confirm).to_have_css("background-color", "rgb(11, 93, 59)")  # the header's green
+    expect(confirm).to_have_css("color", "rgb(255, 255, 255)")
     screenshot("dashboard-event-alerts", docs=True)
     page.get_by_role("button", name="Confirmer la publication").click()
 

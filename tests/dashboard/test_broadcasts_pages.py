@@ -118,6 +118,7 @@ def test_preview_highlights_what_sms_cannot_carry_and_counts_segments(
     assert segment_info(sent).segments == 1
     assert 'data-segments="1"' in sms_fr and 'data-recipients="2"' in sms_fr
     assert "UCS-2, 2 segment(s)" in sms_fr
+    assert "remplacés ou supprimés" in sms_fr  # the emoji is dropped, not replaced
     assert "40 F CFA" in sms_fr  # 2 recipients × 1 segment × 20 F CFA
     sms_en = _line(html, "sms-en")
     assert 'data-recipients="1"' in sms_en and "<mark>" not in sms_en
@@ -209,8 +210,22 @@ def test_a_running_broadcast_page_refreshes_itself(editor, session, subscribe) -
     broadcast = session.scalar(select(Broadcast))
     broadcast.status = BroadcastStatus.SENDING
     session.commit()
-    page = editor.get(f"/dashboard/cotonou/broadcasts/{broadcast.id}")
-    assert page.headers["Refresh"] == "5"
+    page = editor.get(f"/dashboard/cotonou/broadcasts/{broadcast.id}?done=sent")
+    assert 'id="done"' in page.get_data(as_text=True)
+    # The reload drops `done`: the confirmation is said once, not every 5 seconds.
+    assert page.headers["Refresh"] == f"5; url=/dashboard/cotonou/broadcasts/{broadcast.id}"
+
+
+def test_counters_tell_handed_over_from_delivered_and_danger_is_marked(
+    editor, session, subscribe
+) -> None:
+    _compose(editor, "send", channels=["sms"])
+    broadcast = session.scalar(select(Broadcast))
+    html = editor.get(f"/dashboard/cotonou/broadcasts/{broadcast.id}").get_data(as_text=True)
+    assert "Transmis à l&#39;opérateur, en attente d&#39;accusé" in html
+    assert "Remis (accusé reçu)" in html and ">Envoyés<" not in html
+    assert 'id="cancel-button" class="danger"' in html
+    assert 'id="pause-button">' in html
 
 
 def test_pause_resume_cancel_are_audited_and_state_errors_are_polite(

@@ -73,6 +73,12 @@ def test_file_with_errors_shows_line_and_column_and_writes_nothing(
     assert "doit être un nombre entier" in html
     assert '<tr data-line="4" data-column="phase">' in html
     assert 'id="confirm-form"' not in html
+    # Only the errors: the valid line 2 is not announced as an addition.
+    assert 'id="import-counts"' not in html and 'id="import-changes"' not in html
+    assert "À ajouter" not in html and "Rien n&#39;a été enregistré" in html
+    # Columns are named as on the content form.
+    assert "<td>Montant (F CFA)</td>" in html and "<td>Phase</td>" in html
+    assert "<td>amount_xof</td>" not in html
     assert _budget_count(session, communes["cotonou"]) == before
     assert _imports(session) == []
 
@@ -91,7 +97,7 @@ def test_good_file_previews_then_imports_with_one_audit_row(editor, session, com
     assert preview.status_code == 200
     assert "À ajouter : 1 · À modifier : 1 · Inchangées : 1" in html
     assert 'data-line="2" data-action="create"' in html
-    assert "amount_xof : 21500000000 → 22000000000" in html
+    assert "Montant (F CFA) : 21500000000 → 22000000000" in html
     assert _budget_count(session, cotonou) == before  # a preview writes nothing
 
     response = confirm(editor, html)
@@ -198,17 +204,18 @@ def test_empty_file_and_missing_file_are_refused(editor, communes) -> None:
 
 
 def test_html_in_cells_is_escaped_in_the_preview(editor, communes) -> None:
-    data = (
-        b"ocid,title,method,supplier,amount_xof,date_signed,status,sample\n"
+    header = b"ocid,title,method,supplier,amount_xof,date_signed,status,sample\n"
+    url = "/dashboard/cotonou/content/contracts/import"
+    valid = (
         b"ocds-test-cotonou-2026-009,<script>alert(1)</script>,open,"
         b'"<img src=x onerror=alert(2)>",1000,2026-01-02,active,false\n'
-        b"<b>bad</b>,t,open,s,1,2026-01-02,active,false\n"
     )
-    response = upload(editor, data, url="/dashboard/cotonou/content/contracts/import")
-    html = response.get_data(as_text=True)
-    assert "<script>alert(1)" not in html and "<img src=x" not in html and "<b>bad" not in html
+    html = upload(editor, header + valid, url=url).get_data(as_text=True)
+    assert "<script>alert(1)" not in html and "<img src=x" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
-    assert "&lt;b&gt;bad&lt;/b&gt;" in html
+    wrong = b"<b>bad</b>,t,open,s,1,2026-01-02,active,false\n"
+    html = upload(editor, header + wrong, url=url).get_data(as_text=True)
+    assert "<b>bad" not in html and "&lt;b&gt;bad&lt;/b&gt;" in html
 
 
 def test_ocid_held_by_another_commune_is_an_error(editor, session, communes) -> None:

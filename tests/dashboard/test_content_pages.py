@@ -205,7 +205,9 @@ def test_delete_removes_the_row_and_keeps_it_in_the_audit(editor, session, commu
     row = _newest(session, model, cotonou)
     row_id, version = row.id, content_version(get_redis())
     url = f"/dashboard/cotonou/content/{kind}/{row_id}/delete"
-    assert editor.get(url).status_code == 200
+    page = editor.get(url)
+    assert page.status_code == 200
+    assert 'class="danger" id="delete-button"' in page.get_data(as_text=True)
     response = _post_form(editor, url, {})
     assert response.status_code == 303
     session.rollback()

@@ -124,7 +124,7 @@ def test_schedule_then_publish_lists_the_alerts_with_their_local_times(
     page = editor.get(f"/dashboard/cotonou/events/{event.id}").get_data(as_text=True)
     assert 'id="alerts-note"' in page  # the plan, computed before anything is stored
     assert _alert_rows(page) == [
-        ("announcement", _alert_rows(page)[0][1]),
+        ("announcement", "Dès la publication"),
         ("reminder", "lundi 11 mars 2030 à 10h00"),
         ("start", "mardi 12 mars 2030 à 10h00"),
     ]
@@ -133,6 +133,7 @@ def test_schedule_then_publish_lists_the_alerts_with_their_local_times(
     assert session.scalar(select(func.count()).select_from(Broadcast)) == 0
 
     review = _act(editor, event, "publish")
+    assert _alert_rows(review, "planned-alerts")[0] == ("announcement", "Dès la publication")
     assert _alert_rows(review, "planned-alerts")[1:] == [
         ("reminder", "lundi 11 mars 2030 à 10h00"),
         ("start", "mardi 12 mars 2030 à 10h00"),
@@ -182,6 +183,7 @@ def test_moving_a_published_event_cancels_pending_alerts_and_sends_a_change_noti
     assert [kind for kind, _ in _alert_rows(review, "cancelled-alerts")] == ["reminder", "start"]
     planned = _alert_rows(review, "planned-alerts")
     assert [kind for kind, _ in planned] == ["change", "reminder", "start"]
+    assert planned[0] == ("change", "Dès la confirmation")  # no preview moment shown as a time
     assert planned[2] == ("start", "jeudi 14 mars 2030 à 10h30")
     assert 'data-kind="change"' in review and 'data-channel="sms">1<' in review
 
@@ -237,7 +239,8 @@ def test_cancelling_tells_those_already_alerted(
     page = editor.get(f"/dashboard/cotonou/events/{event.id}/cancel").get_data(as_text=True)
     assert [kind for kind, _ in _alert_rows(page, "planned-alerts")] == ["cancellation"]
     assert [kind for kind, _ in _alert_rows(page, "cancelled-alerts")] == ["reminder", "start"]
-    _act(editor, event, "cancel")
+    review = _act(editor, event, "cancel")
+    assert 'class="danger" id="confirm-button"' in review  # cancelling looks like danger
     session.expire_all()
     assert session.get(Event, event.id).status is EventStatus.CANCELLED
     kinds = {a.kind: a.status for a in session.scalars(select(Broadcast))}

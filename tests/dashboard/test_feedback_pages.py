@@ -183,6 +183,36 @@ def test_ticket_page_in_english(client, session, agent) -> None:
     assert f"Report {ticket.ref}" in html and "Change status" in html
 
 
+@pytest.mark.parametrize(
+    ("lang", "channel", "label", "unknown"),
+    [
+        ("fr", Channel.VOICE, "Appel vocal", "Non précisé"),
+        ("en", Channel.USSD, "USSD", "Not given"),
+    ],
+)
+def test_ticket_page_names_the_channel_and_says_when_the_place_is_unknown(
+    client, session, agent, lang, channel, label, unknown
+) -> None:
+    ticket = _file(session, channel=channel)
+    html = client.get(f"/dashboard/cotonou/feedback/{ticket.ref}?lang={lang}").get_data(
+        as_text=True
+    )
+    assert f'data-channel="{channel.value}">{label}<' in html
+    place = html.split('id="place">', 1)[1].split("</td>", 1)[0]
+    assert place.strip() == unknown
+
+
+def test_the_status_select_proposes_no_status_until_one_is_chosen(client, session, agent) -> None:
+    ticket = _file(session)
+    path = f"/dashboard/cotonou/feedback/{ticket.ref}"
+    assert _post(client, f"{path}/status", {"status": "in_progress"}).status_code == 303
+    html = client.get(f"{path}?done=status").get_data(as_text=True)
+    select_html = html.split('<select id="new-status"', 1)[1].split("</select>", 1)[0]
+    first = select_html.split("<option", 2)[1]
+    assert first.startswith(' value="" selected>— Choisir —<')
+    assert select_html.count(" selected") == 1
+
+
 # --- status ------------------------------------------------------------------------------
 
 
@@ -224,6 +254,7 @@ def test_a_status_change_reaches_the_citizen_with_the_note(
         ({"status": "duplicate"}, "status", "Fusionner"),
         ({"status": "nonsense"}, "status", "Choisissez un statut"),
         ({}, "status", "Choisissez un statut"),
+        ({"status": "", "note": "Merci"}, "status", "Choisissez un statut"),
         ({"status": "in_progress", "note": "x" * 201}, "note", "200 caractères"),
     ],
 )

@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask import render_template_string
 from sqlalchemy import event
 
 from bot.dashboard.views import overview_figures
@@ -269,6 +270,34 @@ def test_overview_shows_messages_feedback_and_delivery_as_charts_and_tables(
     assert "commune choisie en dernier" in html
 
 
+@pytest.mark.parametrize(
+    ("lang", "topic", "channel", "statuses"),
+    [
+        ("fr", "Séances du conseil", "WhatsApp", ("Non retenu", "En cours", "Pris en compte")),
+        ("en", "Council sessions", "Voice call", ("Not accepted", "In progress", "Acknowledged")),
+    ],
+)
+def test_overview_names_topics_channels_and_statuses_as_the_other_pages_do(
+    client, make_staff, session, communes, lang, topic, channel, statuses
+) -> None:
+    _seed_activity(session, communes)
+    make_staff(EMAIL, roles={"cotonou": "viewer"})
+    login(client, EMAIL)
+    html = client.get(f"/dashboard/?lang={lang}").get_data(as_text=True)
+    section = html.split('id="commune-cotonou"', 1)[1].split("</section>", 1)[0]
+    assert f'<th scope="row">{topic}</th>' in section
+    assert f'<th scope="row">{channel}</th>' in section
+    assert not re.search(r'<th scope="row">(sessions|reddition|all|ussd|whatsapp)</th>', section)
+    for status in statuses:
+        assert f'<th scope="row">{status}</th>' in _table(html, "feedback-status-cotonou")
+        assert f'data-label="{status}"' in section  # the chart says the same word
+    delivery = _table(html, "delivery-cotonou")
+    assert f"<td>{topic}</td>" in delivery
+    # No axis label of the status chart is cut short.
+    chart = section.split('id="chart-cotonou-feedback-status"', 1)[1].split("</svg>", 1)[0]
+    assert "…" not in chart
+
+
 def test_overview_without_broadcasts_says_so(client, make_staff, communes) -> None:
     make_staff(EMAIL, roles={"cotonou": "viewer"})
     login(client, EMAIL)
@@ -295,3 +324,11 @@ def test_overview_asks_the_same_number_of_queries_for_one_commune_or_three(
         return len(statements)
 
     assert queries([communes["cotonou"]]) == queries(list(communes.values())) == 8
+
+
+def test_a_page_can_add_to_the_head_of_the_layout(app) -> None:
+    page = '{% extends "dashboard/base.html" %}{% block head %}<meta name="probe">{% endblock %}'
+    with app.test_request_context("/dashboard/"):
+        html = render_template_string(page)
+    head = html.split("<head>", 1)[1].split("</head>", 1)[0]
+    assert '<meta name="probe">' in head
