@@ -18,6 +18,7 @@ from bot.dashboard.blueprint import bp
 from bot.dashboard.paging import Page, page_number
 from bot.dashboard.permissions import Capability
 from bot.dashboard.scope import commune_page
+from bot.dashboard.views import CHANNEL_KEY, TOPIC_KEY
 from bot.db import get_session
 from bot.i18n import format_date
 from bot.models import Commune, Contact, Subscription
@@ -85,6 +86,8 @@ def subscribers(commune: Commune) -> str:
         opted_out=figures.opted_out_count(session, commune.id),
         page=subscriptions(session, commune.id, page_number(request.args.get("page"))),
         format_date=lambda moment: format_date(moment, g.lang),
+        topic_key=TOPIC_KEY,
+        channel_key=CHANNEL_KEY,
     )
 
 

@@ -75,6 +75,10 @@ def test_viewer_sees_counts_by_topic_channel_language_and_opt_outs(
     assert 'data-language="">1<' in html
     # Active subscriptions only, and only Cotonou's.
     assert len(_rows(html)) == 4
+    # Names a clerk reads, the same as on the other pages, not the stored keys.
+    assert '<th scope="row">Séances du conseil</th>' in html
+    assert '<th scope="row">Appel vocal</th>' in html
+    assert "<td>Séances du conseil</td>" in html and "<td>sessions</td>" not in html
 
 
 def test_the_list_shows_masked_numbers_and_never_a_full_one(client, make_staff, people) -> None:
