@@ -21,7 +21,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 test: lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n auto
 
 bench: $(STAMP)
 	$(PY) -m bench.run

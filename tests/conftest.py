@@ -8,6 +8,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from argon2 import PasswordHasher
@@ -44,11 +45,24 @@ def cheap_password_hashing() -> Iterator[None]:
         yield
 
 
+def redis_database_url(configured: str) -> str:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    offset = int(worker.removeprefix("gw") or 0)
+    parts = urlsplit(configured)
+    database = int(parts.path.strip("/") or 0) + offset
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """REDIS_URL when set (its database is flushed by every test), else an embedded server."""
+    """REDIS_URL when set (its database is flushed by every test), else an embedded server.
+
+    Under pytest-xdist each process takes the next database number of REDIS_URL,
+    so two processes never flush each other's data.
+    """
     if os.environ.get("REDIS_URL"):
-        yield os.environ["REDIS_URL"]
+        url = redis_database_url(os.environ["REDIS_URL"])
+        yield url
         return
     embedded = EmbeddedRedis(tmp_path_factory.mktemp("redis-instance"))
     embedded.ensure_running()

@@ -79,8 +79,10 @@ CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
 DEFAULT_TIMEOUT_MS = 10_000
 WORKER_START_SECONDS = 30.0
 WORKER_STOP_SECONDS = 10.0
-LIVE_REDIS_DB = 9
-"""The live server's Redis database number: the other tests flush theirs between tests."""
+LIVE_REDIS_DB_OFFSET = 8
+"""The live server's Redis database is the tests' own plus this, modulo 16: the
+other tests flush theirs between tests, and test processes under pytest-xdist
+use consecutive numbers (tests/conftest.py), fewer than eight of them."""
 
 # Settings that would send through a real provider or change webhook checks.
 PROVIDER_SETTINGS = (
@@ -152,14 +154,14 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 def _other_redis_database(url: str) -> str:
-    """`url` pointing at LIVE_REDIS_DB (or the one below, if `url` already uses it)."""
+    """`url` pointing at its database number plus LIVE_REDIS_DB_OFFSET, modulo 16."""
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query))
     if parts.scheme == "unix":
         current = int(query.get("db", 0))
     else:
         current = int(parts.path.strip("/") or query.get("db", 0))
-    number = str(LIVE_REDIS_DB if current != LIVE_REDIS_DB else LIVE_REDIS_DB - 1)
+    number = str((current + LIVE_REDIS_DB_OFFSET) % 16)
     if parts.scheme == "unix":
         # urlunsplit would drop the `//` of `unix:///path` (an empty host).
         query["db"] = number
