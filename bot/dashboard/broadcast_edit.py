@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from bot.broadcasts import compose, sending
 from bot.dashboard import audit
 from bot.dashboard.event_edit import parse_local_datetime
-from bot.dashboard.forms import FormInvalid
+from bot.dashboard.forms import FormInvalid, flag, text
 from bot.dashboard.text import translate
 from bot.models import Broadcast, Commune, StaffUser
 from bot.models.enums import BroadcastKind, BroadcastStatus, Channel, Topic
@@ -36,7 +36,6 @@ MAX_VARIABLES = 10
 MAX_VARIABLE_VALUE = 200
 _TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_.:-]+")
 _VARIABLE_KEY = re.compile(r"[A-Za-z0-9_]{1,40}")
-_TRUE = frozenset({"1", "on", "true", "yes", "oui"})
 
 
 @dataclass(frozen=True)
@@ -54,11 +53,6 @@ class Draft:
 
 def _error(key: str, **params: object) -> str:
     return translate(f"dashboard.broadcasts.error.{key}", **params)
-
-
-def _text(values: Mapping[str, Any], name: str) -> str:
-    raw = values.get(name)
-    return raw.strip() if isinstance(raw, str) else ""
 
 
 def _channel_names(raw: object) -> list[str]:
@@ -99,11 +93,11 @@ def check(values: Mapping[str, Any], now: datetime | None = None) -> Draft:
     """
     errors: dict[str, str] = {}
     try:
-        topic = Topic(_text(values, "topic"))
+        topic = Topic(text(values, "topic"))
     except ValueError:
         topic = Topic.ALL
         errors["topic"] = _error("topic")
-    texts = {language: _text(values, name) for language, name in TEXT_FIELDS.items()}
+    texts = {language: text(values, name) for language, name in TEXT_FIELDS.items()}
     if not texts["fr"]:
         errors["text_fr"] = _error("text_required")
     for language, name in TEXT_FIELDS.items():
@@ -113,7 +107,7 @@ def check(values: Mapping[str, Any], now: datetime | None = None) -> Draft:
     channels = [c for c in compose.BROADCAST_CHANNELS if c.value in names]
     if not channels or len(set(names)) != len(channels):
         errors["channels"] = _error("channels")
-    template = _text(values, "whatsapp_template") or None
+    template = text(values, "whatsapp_template") or None
     if template and (len(template) > MAX_TEMPLATE or not _TEMPLATE_NAME.fullmatch(template)):
         errors["whatsapp_template"] = _error("template")
     elif template and Channel.WHATSAPP not in channels:
@@ -143,7 +137,7 @@ def check(values: Mapping[str, Any], now: datetime | None = None) -> Draft:
         whatsapp_template=template,
         template_variables=variables,
         scheduled_at=scheduled_at,
-        urgent=_text(values, "urgent").lower() in _TRUE,
+        urgent=flag(values, "urgent"),
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -25,7 +25,7 @@ from bot.broadcasts import audience, event_alerts
 from bot.broadcasts.quiet import QuietHours
 from bot.content.cache import bump_content_version
 from bot.dashboard import audit
-from bot.dashboard.forms import FormInvalid
+from bot.dashboard.forms import FormInvalid, flag, local_moment, text
 from bot.dashboard.text import translate
 from bot.db import after_commit
 from bot.i18n import LOCAL_TIMEZONE, SUPPORTED_LANGUAGES, format_datetime
@@ -45,7 +45,6 @@ EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 """Dates typed outside these years are typing mistakes, not sessions."""
 
 EDITABLE = (EventStatus.DRAFT, EventStatus.SCHEDULED, EventStatus.POSTPONED)
-_TRUE = frozenset({"1", "on", "true", "yes", "oui"})
 _PENDING = (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED, BroadcastStatus.PAUSED)
 _STARTED = (BroadcastStatus.SENDING, BroadcastStatus.PAUSED, BroadcastStatus.DONE)
 
@@ -59,22 +58,17 @@ def parse_local_datetime(raw: object, name: str, *, required: bool) -> datetime 
 
     Raises FormInvalid naming `name` when it is missing (and `required`) or not a date.
     """
-    text = raw.strip() if isinstance(raw, str) else ""
-    if not text:
+    typed = raw.strip() if isinstance(raw, str) else ""
+    if not typed:
         if required:
             raise FormInvalid({name: _error("required")})
         return None
-    try:
-        if len(text) > MAX_DATETIME_INPUT:
-            raise ValueError(text)
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        raise FormInvalid({name: _error("datetime")}) from None
-    if not EARLIEST_YEAR <= moment.year <= LATEST_YEAR:
+    moment = local_moment(typed) if len(typed) <= MAX_DATETIME_INPUT else None
+    if moment is None:
+        raise FormInvalid({name: _error("datetime")})
+    if not EARLIEST_YEAR <= moment.astimezone(LOCAL_TIMEZONE).year <= LATEST_YEAR:
         raise FormInvalid({name: _error("year", first=EARLIEST_YEAR, last=LATEST_YEAR)})
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=LOCAL_TIMEZONE)
-    return moment.astimezone(UTC)
+    return moment
 
 
 def local_input(moment: datetime | None) -> str:
@@ -94,20 +88,15 @@ def event_of(session: Session, commune: Commune, event_id: int) -> Event | None:
     return session.scalar(select(Event).where(Event.id == event_id, Event.commune_id == commune.id))
 
 
-def _text(values: Mapping[str, Any], name: str) -> str:
-    raw = values.get(name)
-    return raw.strip() if isinstance(raw, str) else ""
-
-
 def _checked(values: Mapping[str, Any]) -> dict[str, Any]:
     """The Event columns typed in a form, checked; FormInvalid with every bad field."""
     errors: dict[str, str] = {}
     checked: dict[str, Any] = {}
     try:
-        checked["type"] = EventType(_text(values, "type"))
+        checked["type"] = EventType(text(values, "type"))
     except ValueError:
         errors["type"] = _error("type")
-    title = _text(values, "title")
+    title = text(values, "title")
     if not title:
         errors["title"] = _error("required")
     elif len(title) > MAX_TITLE:
@@ -124,17 +113,17 @@ def _checked(values: Mapping[str, Any]) -> dict[str, Any]:
     if starts and ends and ends <= starts:
         errors["ends_at"] = _error("ends_before")
     for name, limit in (("place", MAX_PLACE), ("follow_live", MAX_FOLLOW_LIVE)):
-        text = _text(values, name)
-        if len(text) > limit:
+        given = text(values, name)
+        if len(given) > limit:
             errors[name] = _error("too_long", limit=limit)
-        checked[name] = text or None
-    lines = [line.strip() for line in _text(values, "agenda").splitlines() if line.strip()]
+        checked[name] = given or None
+    lines = [line.strip() for line in text(values, "agenda").splitlines() if line.strip()]
     if len(lines) > MAX_AGENDA_LINES:
         errors["agenda"] = _error("agenda_lines", limit=MAX_AGENDA_LINES)
     elif any(len(line) > MAX_AGENDA_LINE for line in lines):
         errors["agenda"] = _error("too_long", limit=MAX_AGENDA_LINE)
     checked["agenda"] = "\n".join(lines) or None
-    checked["accepts_questions"] = _text(values, "accepts_questions").lower() in _TRUE
+    checked["accepts_questions"] = flag(values, "accepts_questions")
     if errors:
         raise FormInvalid(errors)
     return checked
@@ -294,7 +283,7 @@ def mark_event_held(
 
 def summary_of(values: Mapping[str, Any]) -> str:
     """The checked `values["summary"]` of an event marked held (may be empty)."""
-    summary = _text(values, "summary")
+    summary = text(values, "summary")
     if len(summary) > MAX_SUMMARY:
         raise FormInvalid({"summary": _error("too_long", limit=MAX_SUMMARY)})
     return summary

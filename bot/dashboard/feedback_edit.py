@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.dashboard import audit
-from bot.dashboard.forms import FormInvalid
+from bot.dashboard.forms import FormInvalid, text
 from bot.dashboard.permissions import Capability, can
 from bot.dashboard.text import translate
 from bot.i18n import t
@@ -57,16 +57,6 @@ def assignable_staff(session: Session, commune: Commune) -> list[StaffUser]:
     return [u for u in users if can(u, Capability.HANDLE_FEEDBACK, commune.id)]
 
 
-def _text(values: Mapping[str, object], name: str) -> str:
-    """A field as text; a JSON API may send numbers, or nonsense that counts as empty."""
-    value = values.get(name)
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return ""
-
-
 def _snapshot(ticket: Feedback) -> dict:
     return audit.snapshot(ticket, exclude=_AUDIT_EXCLUDE)
 
@@ -83,7 +73,7 @@ def assign(
     `values["assignee"]`: "me", "none" (unassign), or the id of an active staff
     user whose role in `commune` lets them handle feedback.
     """
-    wanted = _text(values, "assignee")
+    wanted = text(values, "assignee")
     if wanted == UNASSIGNED:
         assignee = None
     elif wanted == ASSIGN_TO_ME:
@@ -121,7 +111,7 @@ def status_choices(ticket: Feedback) -> list[FeedbackStatus]:
 
 
 def _note(values: Mapping[str, object]) -> str | None:
-    note = " ".join(_text(values, "note").split())
+    note = " ".join(text(values, "note").split())
     if len(note) > NOTE_MAX:
         raise FormInvalid(
             {"note": translate("dashboard.participation.feedback.note_too_long", max=NOTE_MAX)}
@@ -148,7 +138,7 @@ def set_status(
     """
     errors: dict[str, str] = {}
     try:
-        new_status = FeedbackStatus(_text(values, "status"))
+        new_status = FeedbackStatus(text(values, "status"))
     except ValueError:
         new_status = None
         errors["status"] = translate("dashboard.participation.feedback.choose_status")
@@ -220,7 +210,7 @@ def merge(
     which is returned: the citizen is told that ticket's reference. A ticket is
     never merged into itself, nor into a ticket that is a duplicate of it.
     """
-    typed = _text(values, "into")
+    typed = text(values, "into")
     target = ticket_in_commune(session, commune, typed) if typed else None
     if target is None:
         key = "merge_unknown" if typed else "merge_missing"

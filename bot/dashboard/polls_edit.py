@@ -9,17 +9,16 @@ is queued only once the commit has happened.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.dashboard import audit
-from bot.dashboard.forms import FormInvalid
+from bot.dashboard.forms import FormInvalid, flag, local_moment, text
 from bot.dashboard.text import translate
 from bot.db import after_commit
-from bot.i18n import LOCAL_TIMEZONE
 from bot.matching import fold
 from bot.models import Commune, Poll, StaffUser
 from bot.models.enums import PollStatus
@@ -34,16 +33,10 @@ MAX_DURATION = timedelta(days=366)
 """How far ahead a poll may close: further is a typing slip (2062 for 2026)."""
 
 _P = "dashboard.participation.polls."
-_YES = frozenset({"1", "on", "true", "yes", "oui"})
 
 
 def poll_in_commune(session: Session, commune: Commune, poll_id: int) -> Poll | None:
     return session.scalar(select(Poll).where(Poll.id == poll_id, Poll.commune_id == commune.id))
-
-
-def _text(values: Mapping[str, object], name: str) -> str:
-    value = values.get(name)
-    return value.strip() if isinstance(value, str) else ""
 
 
 def _labels(values: Mapping[str, object]) -> list[str]:
@@ -52,22 +45,6 @@ def _labels(values: Mapping[str, object]) -> list[str]:
     lines = raw.splitlines() if isinstance(raw, str) else raw if isinstance(raw, list) else []
     labels = [" ".join(line.split()) for line in lines if isinstance(line, str)]
     return [label for label in labels if label]
-
-
-def _flag(values: Mapping[str, object], name: str) -> bool:
-    value = values.get(name)
-    return value is True or (isinstance(value, str) and value.strip().lower() in _YES)
-
-
-def local_moment(typed: str) -> datetime | None:
-    """A local date and time ("2026-12-01T18:00") as UTC; None when it is not one."""
-    try:
-        moment = datetime.fromisoformat(typed)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=LOCAL_TIMEZONE)
-        return moment.astimezone(UTC)
-    except (ValueError, OverflowError):
-        return None
 
 
 def _options_error(labels: list[str]) -> str | None:
@@ -84,7 +61,7 @@ def _options_error(labels: list[str]) -> str | None:
 
 def _times(values: Mapping[str, object], errors: dict[str, str]) -> tuple[datetime, datetime]:
     now = utcnow()
-    opens_typed, closes_typed = _text(values, "opens_at"), _text(values, "closes_at")
+    opens_typed, closes_typed = text(values, "opens_at"), text(values, "closes_at")
     opens_at = local_moment(opens_typed) if opens_typed else now
     closes_at = local_moment(closes_typed) if closes_typed else None
     if opens_at is None:
@@ -111,7 +88,7 @@ def create(
     caller commits.
     """
     errors: dict[str, str] = {}
-    question = " ".join(_text(values, "question").split())
+    question = " ".join(text(values, "question").split())
     if not question:
         errors["question"] = translate(_P + "question_missing")
     elif len(question) > QUESTION_MAX:
@@ -123,7 +100,7 @@ def create(
     opens_at, closes_at = _times(values, errors)
     if errors:
         raise FormInvalid(errors)
-    political = _flag(values, "political")
+    political = flag(values, "political")
     try:
         poll = polls.create_poll(
             session, commune.slug, question, labels, closes_at, opens_at, political
