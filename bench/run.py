@@ -28,7 +28,10 @@ from bench import broadcast
 from bench.load import FormFactory, LoadResult, hammer
 
 RESULTS = Path(__file__).parent / "RESULTS.md"
-GUNICORN = ["--workers", "2", "--threads", "4", "--log-level", "warning"]
+# --preload: every worker is ready before the load starts. Without it the first
+# worker to boot accepts all the keep-alive connections and the other idles,
+# which halved our figures in some runs (bare Flask boots too fast to show it).
+GUNICORN = ["--workers", "2", "--threads", "4", "--preload", "--log-level", "warning"]
 THREADS, REQUESTS_PER_THREAD = 8, 500
 ROUNDS = 3
 TARGETS = {"ours": "bot:create_app()", "bare": "bench.bare_app:create_app()"}

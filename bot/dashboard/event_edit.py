@@ -4,34 +4,29 @@ Plain functions over plain values, shared by the pages (events_views.py) and the
 JSON API. Write functions check what staff typed, raise FormInvalid with a
 message per field in the staff's language, write through
 bot.broadcasts.event_alerts, add an audit row, and leave the commit to the
-caller. The `*_plan` and `*_consequences` functions write nothing: they say
-which alerts would go, when and to how many, so a page can ask for
-confirmation before messages leave.
+caller. What the alerts would do before anything is written is in event_plan.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any
 
-from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.broadcasts import audience, event_alerts
-from bot.broadcasts.quiet import QuietHours
+from bot.broadcasts import event_alerts
 from bot.content.cache import bump_content_version
 from bot.dashboard import audit
+from bot.dashboard.event_plan import EDITABLE
 from bot.dashboard.forms import FormInvalid, flag, local_moment, text
 from bot.dashboard.text import translate
 from bot.db import after_commit
-from bot.i18n import LOCAL_TIMEZONE, SUPPORTED_LANGUAGES, format_datetime
-from bot.models import Broadcast, Commune, Event, OutboundMessage, StaffUser
-from bot.models.enums import BroadcastKind, BroadcastStatus, EventStatus, EventType
-from bot.models.types import utcnow
+from bot.i18n import LOCAL_TIMEZONE, format_datetime
+from bot.models import Broadcast, Commune, Event, StaffUser
+from bot.models.enums import EventStatus, EventType
 from bot.redis import get_redis
 
 MAX_TITLE = Event.__table__.c.title.type.length or 300
@@ -43,10 +38,6 @@ MAX_SUMMARY = 4000
 MAX_DATETIME_INPUT = 40
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
 """Dates typed outside these years are typing mistakes, not sessions."""
-
-EDITABLE = (EventStatus.DRAFT, EventStatus.SCHEDULED, EventStatus.POSTPONED)
-_PENDING = (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED, BroadcastStatus.PAUSED)
-_STARTED = (BroadcastStatus.SENDING, BroadcastStatus.PAUSED, BroadcastStatus.DONE)
 
 
 def _error(key: str, **params: object) -> str:
@@ -287,161 +278,3 @@ def summary_of(values: Mapping[str, Any]) -> str:
     if len(summary) > MAX_SUMMARY:
         raise FormInvalid({"summary": _error("too_long", limit=MAX_SUMMARY)})
     return summary
-
-
-# --- what alerts would do, without writing ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class PlannedAlert:
-    """One alert of an event: stored (`broadcast` set) or only planned."""
-
-    kind: BroadcastKind
-    when: datetime | None
-    recipients: dict[str, int]  # by channel: sent so far once started, else as of now
-    broadcast: Broadcast | None = None
-    held_until: datetime | None = None  # quiet hours hold it until then
-    at_once: bool = False  # goes as soon as the action is confirmed: `when` is only "now"
-
-    @property
-    def status(self) -> BroadcastStatus | None:
-        return self.broadcast.status if self.broadcast is not None else None
-
-
-@dataclass(frozen=True)
-class Consequences:
-    """What an action would do: the pending alerts it cancels, the alerts it plans."""
-
-    cancelled: list[PlannedAlert] = field(default_factory=list)
-    planned: list[PlannedAlert] = field(default_factory=list)
-
-
-def _quiet() -> QuietHours:
-    return QuietHours.from_config(current_app.config)
-
-
-def _audience(session: Session, event: Event, kind: BroadcastKind) -> dict[str, int]:
-    """Recipients per channel an alert of `kind` would have now; the alert is never stored."""
-    probe = Broadcast(
-        commune_id=event.commune_id,
-        topic=event_alerts.topic_of(event),
-        kind=kind,
-        event_id=event.id,
-        text_by_language=dict.fromkeys(SUPPORTED_LANGUAGES, "-"),
-        channels=[channel.value for channel in event_alerts.ALERT_CHANNELS],
-    )
-    counts = dict.fromkeys(probe.channels, 0)
-    for group in audience.groups(probe, current_app.config["DEFAULT_LANGUAGE"]):
-        counts[group.channel.value] += audience.size(session, probe, group)
-    return counts
-
-
-def _planned(
-    session: Session, event: Event, kind: BroadcastKind, when: datetime, at_once: bool = False
-) -> PlannedAlert:
-    return PlannedAlert(
-        kind,
-        when,
-        _audience(session, event, kind),
-        held_until=_quiet().release_time(when, False),
-        at_once=at_once,
-    )
-
-
-def _ahead(
-    session: Session, event: Event, starts_at: datetime, now: datetime
-) -> list[PlannedAlert]:
-    # The rule of event_alerts._plan_ahead (a test holds the two together).
-    planned = []
-    reminder = starts_at - event_alerts.REMINDER_BEFORE
-    if reminder > now:
-        planned.append(_planned(session, event, BroadcastKind.REMINDER, reminder))
-    if starts_at > now and not _quiet().contains(starts_at):
-        planned.append(_planned(session, event, BroadcastKind.START, starts_at))
-    return planned
-
-
-def _stored(session: Session, alert: Broadcast) -> PlannedAlert:
-    if alert.started_at is not None:
-        rows = session.execute(
-            select(OutboundMessage.channel, func.count())
-            .where(OutboundMessage.broadcast_id == alert.id)
-            .group_by(OutboundMessage.channel)
-        ).all()
-        counts = dict.fromkeys(alert.channels, 0)
-        counts.update({str(channel): count for channel, count in rows})
-    elif alert.status is BroadcastStatus.CANCELLED:
-        counts = {}
-    else:
-        counts = dict.fromkeys(alert.channels, 0)
-        for group in audience.groups(alert, current_app.config["DEFAULT_LANGUAGE"]):
-            counts[group.channel.value] += audience.size(session, alert, group)
-    held = None
-    if alert.status is BroadcastStatus.SCHEDULED and alert.scheduled_at is not None:
-        held = _quiet().release_time(alert.scheduled_at, alert.urgent)
-    return PlannedAlert(alert.kind, alert.scheduled_at, counts, alert, held)
-
-
-def alert_plan(session: Session, event: Event, now: datetime | None = None) -> list[PlannedAlert]:
-    """The event's alerts: the stored ones once published, else what publishing would plan."""
-    if event.published_at is None and not event_alerts.alerts(session, event):
-        return publish_plan(session, event, now)
-    return [_stored(session, alert) for alert in event_alerts.alerts(session, event)]
-
-
-def publish_plan(session: Session, event: Event, now: datetime | None = None) -> list[PlannedAlert]:
-    """What `publish_event` would plan now: the announcement, the reminder, the start alert."""
-    now = now or utcnow()
-    if event.status not in EDITABLE or (event.published_at and event_alerts.alerts(session, event)):
-        return []
-    return [
-        _planned(session, event, BroadcastKind.ANNOUNCEMENT, now, at_once=True),
-        *_ahead(session, event, event.starts_at, now),
-    ]
-
-
-def _pending(session: Session, event: Event) -> tuple[list[PlannedAlert], bool]:
-    """The alerts an action would cancel, and whether an earlier alert already went out."""
-    cancelled, alerted = [], False
-    for alert in event_alerts.alerts(session, event):
-        if alert.status in _STARTED and alert.started_at is not None:
-            alerted = True
-        if alert.status in _PENDING:
-            cancelled.append(_stored(session, alert))
-    return cancelled, alerted
-
-
-def move_consequences(
-    session: Session, event: Event, starts_at: datetime, now: datetime | None = None
-) -> Consequences:
-    now = now or utcnow()
-    if event.published_at is None:
-        return Consequences()
-    cancelled, alerted = _pending(session, event)
-    notice = BroadcastKind.CHANGE if alerted else BroadcastKind.ANNOUNCEMENT
-    return Consequences(
-        cancelled,
-        [
-            _planned(session, event, notice, now, at_once=True),
-            *_ahead(session, event, starts_at, now),
-        ],
-    )
-
-
-def cancel_consequences(
-    session: Session, event: Event, now: datetime | None = None
-) -> Consequences:
-    cancelled, alerted = _pending(session, event)
-    if not alerted:
-        return Consequences(cancelled)
-    notice = _planned(session, event, BroadcastKind.CANCELLATION, now or utcnow(), at_once=True)
-    return Consequences(cancelled, [notice])
-
-
-def held_consequences(session: Session, event: Event, now: datetime | None = None) -> Consequences:
-    cancelled, _ = _pending(session, event)
-    summarized = event.status is EventStatus.HELD and bool(event.summary)
-    if event.published_at is None or summarized:
-        return Consequences(cancelled)
-    notice = _planned(session, event, BroadcastKind.SUMMARY, now or utcnow(), at_once=True)
-    return Consequences(cancelled, [notice])

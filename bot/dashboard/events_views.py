@@ -16,9 +16,9 @@ from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
 from bot.broadcasts.event_alerts import ALERT_CHANNELS
-from bot.dashboard import event_edit, nav
+from bot.dashboard import event_edit, event_plan, nav
 from bot.dashboard.blueprint import bp
-from bot.dashboard.event_edit import Consequences
+from bot.dashboard.event_plan import Consequences
 from bot.dashboard.forms import FormInvalid
 from bot.dashboard.permissions import Capability
 from bot.dashboard.scope import commune_page
@@ -138,9 +138,9 @@ def event(commune: Commune, event_id: int):
         "show.html",
         commune=commune,
         event=found,
-        alerts=event_edit.alert_plan(session, found),
+        alerts=event_plan.alert_plan(session, found),
         planned_only=found.published_at is None,
-        editable=found.status in event_edit.EDITABLE,
+        editable=found.status in event_plan.EDITABLE,
         closed=found.status in _CLOSED,
         done=done if done in _DONE else None,
     )
@@ -168,7 +168,7 @@ def event_edit_page(commune: Commune, event_id: int):
 
 def _possible(action: str, event: Event) -> bool:
     if action == "publish":
-        return event.status in event_edit.EDITABLE and event.published_at is None
+        return event.status in event_plan.EDITABLE and event.published_at is None
     if action == "held":
         return event.status is not EventStatus.CANCELLED
     return event.status not in _CLOSED
@@ -178,13 +178,13 @@ def _consequences(action: str, event: Event, values: dict[str, str]) -> Conseque
     """What the action would do; FormInvalid when its input is wrong."""
     session = get_session()
     if action == "publish":
-        return Consequences(planned=event_edit.publish_plan(session, event))
+        return Consequences(planned=event_plan.publish_plan(session, event))
     if action == "move":
-        return event_edit.move_consequences(session, event, event_edit.new_start(event, values))
+        return event_plan.move_consequences(session, event, event_edit.new_start(event, values))
     if action == "cancel":
-        return event_edit.cancel_consequences(session, event)
+        return event_plan.cancel_consequences(session, event)
     event_edit.summary_of(values)
-    return event_edit.held_consequences(session, event)
+    return event_plan.held_consequences(session, event)
 
 
 _ACTIONS: dict[str, Callable[..., object]] = {
