@@ -17,6 +17,7 @@ from typing import TypeVar
 import yaml
 
 from bot.content.records import ContentError
+from bot.spreadsheet import unguard
 
 T = TypeVar("T")
 E = TypeVar("E", bound=StrEnum)
@@ -119,7 +120,10 @@ def parse_csv(
                 )
                 errors.append(ContentError(label, line, None, message))
                 continue
-            values = {name: (cell.strip(), line) for name, cell in zip(header, cells, strict=True)}
+            values = {
+                name: (unguard(cell.strip()), line)
+                for name, cell in zip(header, cells, strict=True)
+            }
             rows.append(RawRecord(line, values))
     except csv.Error as exc:
         message = _m("malformed_csv", "malformed CSV: {problem}", problem=str(exc))

@@ -1,6 +1,7 @@
 """CSV export of one content kind: the columns an import reads, so export -> import is
 a round trip. Cells are written as the content files write them (local times,
-ISO dates, `true`/`false`); a UTF-8 BOM lets spreadsheet programs see the accents."""
+ISO dates, `true`/`false`); a UTF-8 BOM lets spreadsheet programs see the accents,
+and a cell that would run as a formula is guarded (bot/spreadsheet.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from bot.dashboard.content_kinds import Kind
 from bot.models import Commune, Project
+from bot.spreadsheet import guard
 
 BOM = "\ufeff"
 
@@ -31,5 +33,5 @@ def export_csv(session: Session, commune: Commune, kind: Kind) -> str:
     writer.writerow(kind.columns)
     for row in rows(session, commune, kind):
         texts = kind.texts(row)
-        writer.writerow([texts[column] for column in kind.columns])
+        writer.writerow([guard(texts[column]) for column in kind.columns])
     return buffer.getvalue()

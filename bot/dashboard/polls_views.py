@@ -28,9 +28,9 @@ from bot.models.enums import PollStatus
 from bot.models.types import utcnow
 from bot.participation import poll_results, polls
 from bot.participation.poll_results import PollResults
+from bot.spreadsheet import guard
 
 DONE = ("created", "closed")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 nav.register("dashboard.polls_list", "dashboard.participation.polls.menu", 60)
 
@@ -166,11 +166,6 @@ def polls_close(commune: Commune, poll_id: int):
     return redirect(target, 303)
 
 
-def _cell(value: str) -> str:
-    """A spreadsheet opens `=...` as a formula: such a cell is kept as text."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
 def results_csv(outcome: PollResults) -> str:
     """Counts per arrondissement and option, then the totals; never a response or a number."""
     buffer = io.StringIO()
@@ -180,10 +175,10 @@ def results_csv(outcome: PollResults) -> str:
     for area, counts in outcome.by_area.items():
         name = unknown if area == poll_results.UNKNOWN_AREA else area
         for label, count in counts.items():
-            writer.writerow([_cell(name), _cell(label), count])
+            writer.writerow([guard(name), guard(label), count])
     total = translate("dashboard.participation.polls.total")
     for option in outcome.options:
-        writer.writerow([total, _cell(option.label), option.count])
+        writer.writerow([total, guard(option.label), option.count])
     return buffer.getvalue()
 
 

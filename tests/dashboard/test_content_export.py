@@ -7,10 +7,10 @@ import io
 import json
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from bot.dashboard.content_kinds import KINDS
-from bot.models import Contract
+from bot.models import Contract, GoodPractice
 from tests.dashboard.conftest import login
 from tests.dashboard.test_content_import import confirm, upload
 
@@ -107,3 +107,21 @@ def test_exports_need_a_role_in_the_commune(client, make_staff, communes) -> Non
     login(client, "agent@mairie-calavi.example")
     assert client.get("/dashboard/cotonou/content/contracts/ocds.json").status_code == 403
     assert client.get("/dashboard/cotonou/content/contracts/export.csv").status_code == 403
+
+
+def test_a_cell_that_would_run_as_a_formula_is_guarded_and_comes_back_intact(
+    editor, session, communes
+) -> None:
+    title = '=HYPERLINK("http://evil.example","Cliquez")'
+    row = session.scalar(
+        select(GoodPractice).where(GoodPractice.commune_id == communes["cotonou"].id).limit(1)
+    )
+    row.title, row.summary = title, "-- pas une formule, mais commence par un tiret"
+    session.commit()
+    exported = _export(editor, "good_practices")
+    cells = [c for r in csv.reader(io.StringIO(exported.lstrip("\ufeff"))) for c in r]
+    assert "'" + title in cells and title not in cells
+    assert "'-- pas une formule, mais commence par un tiret" in cells
+    url = "/dashboard/cotonou/content/good_practices/import"
+    html = upload(editor, exported.encode(), url=url).get_data(as_text=True)
+    assert "Inchangées : " in html and "À modifier : 0" in html  # the guard is taken off
