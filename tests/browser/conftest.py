@@ -134,12 +134,6 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     setattr(item, f"report_{report.when}", report)
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: browser tests must run)", pytrace=False)
-    pytest.skip(reason)
-
-
 @dataclass(frozen=True)
 class LiveServer:
     url: str
@@ -275,16 +269,19 @@ def live_server(
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
+    # Outside CI a missing browser was skipped at collection, with its reason;
+    # here it can only be CI=true, where browser tests must run.
     missing = _missing_browser()
     if missing:
-        _unavailable(missing)
+        pytest.fail(f"{missing} (CI=true: browser tests must run)", pytrace=False)
     from playwright.sync_api import Error, sync_playwright
 
     with sync_playwright() as playwright:
         try:
             chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
         except Error as error:
-            _unavailable(f"Chromium at {CHROMIUM} does not start: {error.message}")
+            # Installed but not starting is a broken machine: said, never skipped.
+            pytest.fail(f"Chromium at {CHROMIUM} does not start: {error.message}", pytrace=False)
         yield chromium
         chromium.close()
 
