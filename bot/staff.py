@@ -9,7 +9,8 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.models import ApiToken, AuditLog, Commune, StaffRole, StaffUser
+from bot import audit
+from bot.models import ApiToken, Commune, StaffRole, StaffUser
 from bot.models.enums import StaffRoleName
 from bot.models.types import utcnow
 from bot.passwords import hash_password
@@ -47,14 +48,15 @@ def create_staff(
     )
     session.add(user)
     session.flush()
-    session.add(
-        AuditLog(
-            actor=actor,
-            action="create",
-            entity="staff_user",
-            entity_id=str(user.id),
-            after={"email": email, "name": name, "national_admin": national_admin},
-        )
+    audit.record(
+        session,
+        None,
+        "create",
+        "staff_user",
+        user.id,
+        None,
+        after={"email": email, "name": name, "national_admin": national_admin},
+        actor=actor,
     )
     return user
 
@@ -81,16 +83,16 @@ def set_role(session: Session, *, email: str, commune_slug: str, role: str, acto
         existing.role = role_name
     else:
         session.add(StaffRole(staff_user_id=user.id, commune_id=commune.id, role=role_name))
-    session.add(
-        AuditLog(
-            actor=actor,
-            action="set_role",
-            entity="staff_role",
-            entity_id=str(user.id),
-            commune_id=commune.id,
-            before=before,
-            after={"role": role_name.value},
-        )
+    audit.record(
+        session,
+        None,
+        "set_role",
+        "staff_role",
+        user.id,
+        commune.id,
+        before,
+        {"role": role_name.value},
+        actor=actor,
     )
 
 
@@ -115,15 +117,8 @@ def create_token(session: Session, *, email: str, name: str, actor: str) -> tupl
     )
     session.add(token)
     session.flush()
-    session.add(
-        AuditLog(
-            actor=actor,
-            action="create",
-            entity="api_token",
-            entity_id=str(token.id),
-            after={"owner": user.email, "name": name, "prefix": token.prefix},
-        )
-    )
+    after = {"owner": user.email, "name": name, "prefix": token.prefix}
+    audit.record(session, None, "create", "api_token", token.id, None, after=after, actor=actor)
     return token, clear
 
 
@@ -133,15 +128,8 @@ def revoke_token(session: Session, token_id: int, *, actor: str) -> ApiToken:
         raise StaffError(f"no API token with id {token_id}")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        session.add(
-            AuditLog(
-                actor=actor,
-                action="revoke",
-                entity="api_token",
-                entity_id=str(token.id),
-                after={"owner": token.user.email, "name": token.name, "prefix": token.prefix},
-            )
-        )
+        after = {"owner": token.user.email, "name": token.name, "prefix": token.prefix}
+        audit.record(session, None, "revoke", "api_token", token.id, None, after=after, actor=actor)
     return token
 
 

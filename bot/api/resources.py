@@ -14,7 +14,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, Date, Integer, inspect
 from sqlalchemy import Enum as SAEnum
 
 from bot.api.openapi import schema
-from bot.dashboard.audit import json_safe
+from bot.audit import json_safe
 from bot.dashboard.forms import FormInvalid
 from bot.models.types import UTCDateTime
 

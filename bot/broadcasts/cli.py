@@ -15,11 +15,12 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import audit
 from bot.broadcasts import compose, event_alerts, sending
 from bot.content.cache import commune_id
 from bot.db import get_session, transaction
 from bot.i18n import format_datetime
-from bot.models import AuditLog, Broadcast, Commune, Event
+from bot.models import Broadcast, Commune, Event
 from bot.participation.polls_cli import local_time
 from workers.sweeper import sweep
 
@@ -37,16 +38,7 @@ def _audit(
     commune_id: int,
     after: dict[str, Any],
 ) -> None:
-    session.add(
-        AuditLog(
-            actor="cli",
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            commune_id=commune_id,
-            after=after,
-        )
-    )
+    audit.record(session, None, action, entity, entity_id, commune_id, after=after, actor="cli")
 
 
 def _variables(pairs: tuple[str, ...]) -> dict[str, str]:

@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 from flask import g, redirect, render_template, request, session, url_for
 from sqlalchemy import select
 
-from bot.dashboard import audit, ratelimit
+from bot import audit
+from bot.dashboard import ratelimit
 from bot.dashboard.blueprint import LANGUAGE_KEY, bp
 from bot.dashboard.text import translate
 from bot.db import get_session

@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import audit
 from bot.broadcasts import compose, sending
-from bot.dashboard import audit
 from bot.dashboard.event_edit import parse_local_datetime
 from bot.dashboard.forms import FormInvalid, flag, text
 from bot.dashboard.text import translate

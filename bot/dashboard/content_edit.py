@@ -25,9 +25,9 @@ from flask import g, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import audit
 from bot.content.records import ContentError
 from bot.content.sources import RawRecord
-from bot.dashboard import audit
 from bot.dashboard.content_check import (
     Checked,
     check,

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 import redis as redis_lib
 from sqlalchemy.orm import Session
 
+from bot import audit
 from bot.content.records import ContentError
 from bot.content.sources import Message, decode_text, parse_csv
-from bot.dashboard import audit
 from bot.dashboard.content_check import Change, check, context, plan
 from bot.dashboard.content_kinds import Kind
 from bot.models import Commune, StaffUser

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import audit
 from bot.broadcasts import event_alerts
 from bot.content.cache import bump_content_version
-from bot.dashboard import audit
 from bot.dashboard.event_plan import EDITABLE
 from bot.dashboard.forms import FormInvalid, flag, local_moment, text
 from bot.dashboard.text import translate

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.dashboard import audit
+from bot import audit
 from bot.dashboard.forms import FormInvalid, text
 from bot.dashboard.permissions import Capability, can
 from bot.dashboard.text import translate

@@ -15,7 +15,7 @@ from functools import partial
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.dashboard import audit
+from bot import audit
 from bot.dashboard.forms import FormInvalid, flag, local_moment, text
 from bot.dashboard.text import translate
 from bot.db import after_commit

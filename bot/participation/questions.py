@@ -25,11 +25,12 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot import audit
 from bot.content.cache import UPCOMING_STATUSES
 from bot.db import write_lock
 from bot.i18n import format_date, t
 from bot.matching import fold
-from bot.models import AuditLog, Commune, Contact, Event, Question
+from bot.models import Commune, Contact, Event, Question
 from bot.models.enums import Channel
 from bot.models.types import utcnow
 from bot.outbox import notify
@@ -317,15 +318,16 @@ def answer_group(
             question.answer, question.answered_at = answer, now
             if first_answer and _send_answer(session, event, question):
                 sent += 1
-        session.add(
-            AuditLog(
-                actor=actor,
-                action="answer",
-                entity="question_group",
-                entity_id=str(cluster_id),
-                commune_id=event.commune_id,
-                after={"event_id": event_id, "answer": answer, "sent": sent},
-            )
+        after = {"event_id": event_id, "answer": answer, "sent": sent}
+        audit.record(
+            session,
+            None,
+            "answer",
+            "question_group",
+            cluster_id,
+            event.commune_id,
+            after=after,
+            actor=actor,
         )
     return sent
 

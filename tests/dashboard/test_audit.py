@@ -6,7 +6,7 @@ import json
 
 from sqlalchemy import select
 
-from bot.dashboard import audit
+from bot import audit
 from bot.models import AuditLog, Event
 from tests.dashboard.conftest import PASSWORD, csrf_from, login
 

@@ -1,4 +1,5 @@
-"""The dashboard's audit trail: every write, and every login, logout and failed login."""
+"""The audit trail: every write by staff (dashboard, API or command line), every login,
+logout and failed login, with the values before and after."""
 
 from __future__ import annotations
 
