@@ -25,7 +25,7 @@ from bot.dashboard.permissions import Capability
 from bot.dashboard.scope import commune_page
 from bot.dashboard.text import translate
 from bot.db import get_session
-from bot.i18n import LOCAL_TIMEZONE, format_datetime, t
+from bot.i18n import LOCAL_TIMEZONE, t
 from bot.models import AuditLog, Commune
 
 PAGE_SIZE = 50
@@ -232,7 +232,6 @@ def _page(commune: Commune | None) -> tuple[str, int]:
         choices=known_values(session, commune_id),
         changes=changes,
         no_commune=NO_COMMUNE,
-        format_datetime=lambda moment: format_datetime(moment, g.lang),
     )
     return html, status
 

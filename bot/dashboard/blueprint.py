@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import Conflict, HTTPException
 
 from bot.dashboard import csrf
-from bot.dashboard.text import translate
+from bot.dashboard.text import local_date, local_datetime, translate
 from bot.db import get_session
 from bot.i18n import DEFAULT_LANGUAGE, SUPPORTED_LANGUAGES
 
@@ -54,7 +54,12 @@ bp.before_request(csrf.protect)
 
 @bp.context_processor
 def _template_globals() -> dict[str, object]:
-    return {"csrf_token": csrf.token, "_": translate}
+    return {
+        "csrf_token": csrf.token,
+        "_": translate,
+        "format_date": local_date,
+        "format_datetime": local_datetime,
+    }
 
 
 @bp.after_request

@@ -7,7 +7,6 @@ staff type; neither stores anything.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from flask import g, jsonify, redirect, render_template, request, url_for
@@ -17,7 +16,6 @@ from werkzeug.exceptions import NotFound
 from bot.broadcasts.compose import MAX_TEXT, Estimate, message_text
 from bot.dashboard import broadcast_edit, nav
 from bot.dashboard.blueprint import bp
-from bot.dashboard.event_edit import format_local
 from bot.dashboard.forms import FormInvalid
 from bot.dashboard.permissions import Capability
 from bot.dashboard.scope import commune_page
@@ -41,10 +39,6 @@ CONTROLS = {
 }
 _DONE = ("sent", "pause", "resume", "cancel")
 _RUNNING = (BroadcastStatus.SENDING,)
-
-
-def _when(moment: datetime | None) -> str:
-    return format_local(moment, g.get("lang"))
 
 
 def _form_values() -> dict[str, Any]:
@@ -163,7 +157,6 @@ def broadcasts(commune: Commune):
         commune=commune,
         broadcasts=list(rows),
         counters=COUNTERS,
-        when=_when,
     )
 
 
@@ -237,7 +230,6 @@ def _broadcast_page(
         counters=COUNTERS,
         done=done if done in _DONE else None,
         error=error,
-        when=_when,
     )
     headers = {}
     due = broadcast.status is BroadcastStatus.SCHEDULED and broadcast.scheduled_at is not None

@@ -24,7 +24,7 @@ from bot.dashboard.event_plan import EDITABLE
 from bot.dashboard.forms import FormInvalid, flag, local_moment, text
 from bot.dashboard.text import translate
 from bot.db import after_commit
-from bot.i18n import LOCAL_TIMEZONE, format_datetime
+from bot.i18n import LOCAL_TIMEZONE
 from bot.models import Broadcast, Commune, Event, StaffUser
 from bot.models.enums import EventStatus, EventType
 from bot.redis import get_redis
@@ -67,11 +67,6 @@ def local_input(moment: datetime | None) -> str:
     if moment is None:
         return ""
     return moment.astimezone(LOCAL_TIMEZONE).strftime("%Y-%m-%dT%H:%M")
-
-
-def format_local(moment: datetime | None, lang: str | None) -> str:
-    """A stored UTC time as staff read it ("mardi 12 mars 2030 à 10h00"); a dash when unset."""
-    return format_datetime(moment, lang) if moment is not None else "–"
 
 
 def event_of(session: Session, commune: Commune, event_id: int) -> Event | None:

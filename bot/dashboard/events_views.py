@@ -8,7 +8,6 @@ carrying `confirm=yes`, does it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from flask import g, redirect, render_template, request, url_for
@@ -43,10 +42,6 @@ _DONE = ("created", "updated", "publish", "move", "cancel", "held")
 _CLOSED = (EventStatus.CANCELLED, EventStatus.HELD)
 
 
-def _when(moment: datetime | None) -> str:
-    return event_edit.format_local(moment, g.get("lang"))
-
-
 def _event(commune: Commune, event_id: int) -> Event:
     found = event_edit.event_of(get_session(), commune, event_id)
     if found is None:
@@ -57,7 +52,6 @@ def _event(commune: Commune, event_id: int) -> Event:
 def _render(template: str, status: int = 200, **context: Any):
     page = render_template(
         f"dashboard/events/{template}",
-        when=_when,
         channels=[channel.value for channel in ALERT_CHANNELS],
         **context,
     )

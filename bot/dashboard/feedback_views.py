@@ -7,10 +7,9 @@ nothing is ignored rather than refused, as a hand-edited URL should still open.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from functools import partial
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import abort, g, redirect, render_template, request, url_for
@@ -23,7 +22,6 @@ from bot.dashboard.forms import FormInvalid
 from bot.dashboard.permissions import Capability
 from bot.dashboard.scope import commune_page
 from bot.db import get_session
-from bot.i18n import format_date, format_datetime
 from bot.models import Area, Commune, Contact, Feedback, StaffUser
 from bot.models.enums import AreaKind, FeedbackCategory, FeedbackStatus
 from bot.models.types import utcnow
@@ -137,14 +135,6 @@ def inbox(
     return list(session.scalars(query.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE)))
 
 
-def formatters() -> dict[str, Callable[[datetime], str]]:
-    """Date formatting in the staff's language, in Porto-Novo time, for templates."""
-    return {
-        "format_date": partial(format_date, lang=g.lang),
-        "format_datetime": partial(format_datetime, lang=g.lang),
-    }
-
-
 def _page_number(raw: str | None) -> int:
     return int(raw) if raw and raw.isdigit() and 0 < int(raw) < 100_000 else 1
 
@@ -189,7 +179,6 @@ def feedback_list(commune: Commune):
         categories=list(FeedbackCategory),
         ages=list(AGES),
         assigned_choices=ASSIGNED,
-        **formatters(),
     )
 
 
@@ -249,7 +238,6 @@ def _ticket_page(
         values=values or {},
         form=form,
         done=done if done in DONE else None,
-        **formatters(),
     )
     return page, 422 if errors else 200
 

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from bot.dashboard import nav, polls_edit
 from bot.dashboard.blueprint import bp
-from bot.dashboard.feedback_views import formatters
 from bot.dashboard.forms import FormInvalid
 from bot.dashboard.permissions import Capability
 from bot.dashboard.scope import commune_page
@@ -73,7 +72,6 @@ def polls_list(commune: Commune):
         polls=rows,
         counts=counts,
         states={poll.id: state(poll) for poll in rows},
-        **formatters(),
     )
 
 
@@ -133,7 +131,6 @@ def _results_page(
         errors=errors or {},
         done=done if done in DONE else None,
         notified=request.args.get("notified", type=int),
-        **formatters(),
     )
     return page, 422 if errors else 200
 

@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from bot.dashboard import nav, questions_edit
 from bot.dashboard.blueprint import bp
-from bot.dashboard.feedback_views import formatters
 from bot.dashboard.forms import FormInvalid
 from bot.dashboard.permissions import Capability
 from bot.dashboard.scope import commune_page
@@ -82,7 +81,7 @@ def examples(session: Session, event_id: int, groups: list[QuestionGroup]) -> di
 @commune_page(Capability.READ)
 def questions_list(commune: Commune):
     summaries = events_with_questions(get_session(), commune)
-    return render_template("dashboard/questions/list.html", summaries=summaries, **formatters())
+    return render_template("dashboard/questions/list.html", summaries=summaries)
 
 
 def _event_or_404(session: Session, commune: Commune, event_id: int) -> Event:
@@ -113,7 +112,6 @@ def _event_page(
         values=values or {},
         error_group=group_id,
         sent=int(sent) if done else None,
-        **formatters(),
     )
     return page, 422 if errors else 200
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import g, render_template, request
+from flask import render_template, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,6 @@ from bot.dashboard.permissions import Capability
 from bot.dashboard.scope import commune_page
 from bot.dashboard.views import CHANNEL_KEY, TOPIC_KEY
 from bot.db import get_session
-from bot.i18n import format_date
 from bot.models import Commune, Contact, Subscription
 from bot.phone import mask
 
@@ -85,7 +84,6 @@ def subscribers(commune: Commune) -> str:
         languages=figures.subscribers_by_language(session, commune.id),
         opted_out=figures.opted_out_count(session, commune.id),
         page=subscriptions(session, commune.id, page_number(request.args.get("page"))),
-        format_date=lambda moment: format_date(moment, g.lang),
         topic_key=TOPIC_KEY,
         channel_key=CHANNEL_KEY,
     )

@@ -17,7 +17,7 @@ from bot.dashboard.blueprint import bp
 from bot.dashboard.permissions import communes_visible
 from bot.dashboard.text import translate
 from bot.db import get_session
-from bot.i18n import format_date, format_datetime, format_percent, to_local
+from bot.i18n import format_percent, to_local
 from bot.models import Commune
 from bot.models.types import utcnow
 
@@ -131,6 +131,4 @@ def overview() -> str:
         topic_key=TOPIC_KEY,
         channel_key=CHANNEL_KEY,
         percent=_percent,
-        format_date=lambda day: format_date(day, g.lang),
-        format_datetime=lambda moment: format_datetime(moment, g.lang),
     )
