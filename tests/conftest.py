@@ -7,6 +7,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -76,6 +77,24 @@ def _migrated(url: str, instance: Path) -> None:
     app.extensions["db_engine"].dispose()
 
 
+@contextmanager
+def fresh_server_database(configured: str, prefix: str, instance: Path) -> Iterator[str]:
+    """A new, migrated database on the server of `configured`, dropped on leaving."""
+    server = make_url(normalize_database_url(configured))
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    try:
+        _migrated(url, instance)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def server_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str | None]:
     """With DATABASE_URL set: a fresh database on that server, migrated, dropped at the end."""
@@ -83,17 +102,10 @@ def server_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
     if not configured:
         yield None
         return
-    server = make_url(normalize_database_url(configured))
-    name = f"communes_test_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    _migrated(url, tmp_path_factory.mktemp("pg-instance"))
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_server_database(
+        configured, "communes_test", tmp_path_factory.mktemp("pg-instance")
+    ) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

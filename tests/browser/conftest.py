@@ -46,7 +46,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,14 +55,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import pytest
 from flask import Flask
 from rq import Worker
-from sqlalchemy import create_engine, make_url, text
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from bot import create_app, migrate
-from bot.config import normalize_database_url
+from bot import create_app
 from bot.content.loader import load_content
 from bot.db import get_session
 from bot.redis import QUEUE_NAMES, get_redis
+from tests.conftest import fresh_server_database
 
 try:
     from playwright.sync_api import expect
@@ -175,20 +173,10 @@ def live_database_url(
         shutil.copyfile(sqlite_template, target)
         yield f"sqlite:///{target}"
         return
-    server = make_url(normalize_database_url(configured))
-    name = f"communes_browser_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = server.set(database=name).render_as_string(hide_password=False)
-    instance = tmp_path_factory.mktemp("live-migrate")
-    migrating = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(instance)})
-    migrate.upgrade(migrating)
-    migrating.extensions["db_engine"].dispose()
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with fresh_server_database(
+        configured, "communes_browser", tmp_path_factory.mktemp("live-migrate")
+    ) as url:
+        yield url
 
 
 def _start_worker(env: dict[str, str], redis_url: str, log: Path) -> subprocess.Popen[bytes]:
