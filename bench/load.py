@@ -34,10 +34,20 @@ def hammer(
     threads: int,
     requests_per_thread: int,
     form: FormFactory | None = None,
+    rate: float | None = None,
 ) -> LoadResult:
+    """Closed loop (each thread sends as soon as its last answer came), or open loop.
+
+    With `rate` (requests/s over all threads), each thread sends on a fixed
+    schedule and a request's latency counts from its scheduled time, not from
+    when it could be sent: a slow answer that delays the next request is
+    charged to that request too (no coordinated omission, as wrk2 measures).
+    """
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
+    interval = threads / rate if rate else 0.0
+    begin = time.perf_counter() + 0.05
 
     def worker(number: int) -> None:
         nonlocal errors
@@ -45,7 +55,12 @@ def hammer(
         mine: list[float] = []
         failed = 0
         for count in range(requests_per_thread):
-            started = time.perf_counter()
+            if rate:
+                # Threads spread evenly over one interval, each then on its own beat.
+                started = begin + (count + number / threads) * interval
+                time.sleep(max(0.0, started - time.perf_counter()))
+            else:
+                started = time.perf_counter()
             try:
                 if form is None:
                     connection.request("GET", path)
@@ -68,7 +83,7 @@ def hammer(
             errors += failed
 
     pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
-    started = time.perf_counter()
+    started = begin if rate else time.perf_counter()
     for thread in pool:
         thread.start()
     for thread in pool:

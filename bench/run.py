@@ -4,7 +4,8 @@ Figures: GET /healthz (a database query and a Redis PING) and the inbound SMS
 webhook (parse, dedupe in Redis, record, queue the reply) against bare Flask
 answering the same paths, under the same gunicorn settings, driven from this
 process on loopback; and the RSS of one web worker. Then broadcasts end to
-end, through real workers and a fake Africa's Talking (bench/broadcast.py).
+end, through real workers and a fake Africa's Talking (bench/broadcast.py), the
+webhooks under faults (bench/faults_web.py) and the soak (bench/soak.py).
 """
 
 from __future__ import annotations
@@ -24,14 +25,18 @@ from pathlib import Path
 
 import requests
 
-from bench import broadcast
+from bench import broadcast, faults_web, soak
 from bench.load import FormFactory, LoadResult, hammer
 
-RESULTS = Path(__file__).parent / "RESULTS.md"
+ROOT = Path(__file__).parent.parent
+RESULTS = ROOT / "bench" / "RESULTS.md"
 # --preload: every worker is ready before the load starts. Without it the first
 # worker to boot accepts all the keep-alive connections and the other idles,
 # which halved our figures in some runs (bare Flask boots too fast to show it).
-GUNICORN = ["--workers", "2", "--threads", "4", "--preload", "--log-level", "warning"]
+GUNICORN = [
+    "--config", str(ROOT / "gunicorn.conf.py"),
+    "--workers", "2", "--threads", "4", "--preload", "--log-level", "warning",
+]  # fmt: skip
 THREADS, REQUESTS_PER_THREAD = 8, 500
 ROUNDS = 3
 TARGETS = {"ours": "bot:create_app()", "bare": "bench.bare_app:create_app()"}
@@ -102,10 +107,20 @@ def _ussd_walk(thread: int, count: int) -> dict[str, str]:
 
 
 USSD_CONNECTIONS = 50
+USSD = "USSD walk to a budget"
+USSD_TARGET_RATIO = 0.5
+PACED = "USSD walk at half the bare rate"
+"""The same walk, open loop at half bare Flask's full-load rate: the latency target's load.
+
+Under full load a closed loop of 50 connections always waits 50 / rate on
+average (Little's law), so its p99 restates the rate; the latency a caller
+sees is measured at a set rate, the one the throughput target asks for.
+"""
+PACED_REQUESTS = 9000
 SCENARIOS: list[tuple[str, str, FormFactory | None, int]] = [
     ("GET /healthz", "/healthz", None, THREADS),
     ("POST /webhooks/at/sms", "/webhooks/at/sms", _inbound_sms, THREADS),
-    ("USSD walk to a budget", "/webhooks/at/ussd", _ussd_walk, USSD_CONNECTIONS),
+    (USSD, "/webhooks/at/ussd", _ussd_walk, USSD_CONNECTIONS),
 ]
 
 
@@ -133,19 +148,34 @@ def _measure(env: dict[str, str]) -> tuple[dict[str, dict[str, LoadResult]], dic
                         port, path, threads=threads, requests_per_thread=per_thread, form=form
                     )
                     rounds[server].setdefault(name, []).append(result)
+        rate = _median(USSD, rounds["bare"][USSD]).rate * USSD_TARGET_RATIO
+        for _ in range(ROUNDS):
+            for server, (_process, port) in servers.items():
+                result = hammer(
+                    port,
+                    "/webhooks/at/ussd",
+                    threads=USSD_CONNECTIONS,
+                    requests_per_thread=PACED_REQUESTS // USSD_CONNECTIONS,
+                    form=_ussd_walk,
+                    rate=rate,
+                )
+                rounds[server].setdefault(PACED, []).append(result)
         rss = {server: _rss_of_workers(process) for server, (process, _port) in servers.items()}
     finally:
         for process, _port in servers.values():
             process.terminate()
             process.wait(timeout=15)
     medians = {
-        server: {
-            name: sorted(results, key=lambda r: r.rate)[len(results) // 2]
-            for name, results in by_name.items()
-        }
+        server: {name: _median(name, results) for name, results in by_name.items()}
         for server, by_name in rounds.items()
     }
     return medians, rss
+
+
+def _median(name: str, results: list[LoadResult]) -> LoadResult:
+    """The median round: by rate under full load, by p99 at a set rate."""
+    key = (lambda r: r.p99_ms) if name == PACED else (lambda r: r.rate)
+    return sorted(results, key=key)[len(results) // 2]
 
 
 def _drain(env: dict[str, str], instance: str) -> tuple[int, float]:
@@ -197,6 +227,8 @@ def main() -> None:
         finally:
             embedded.stop()
     broadcasts = broadcast.measure()
+    web_faults = faults_web.measure()
+    soaked = soak.measure()
     ours, bare = results["ours"], results["bare"]
     ours_rss, bare_rss = rss["ours"], rss["bare"]
 
@@ -212,8 +244,9 @@ def main() -> None:
     )
     errors = ", ".join(f"{n}: ours {ours[n].errors}, baseline {bare[n].errors}" for n in ours)
     sms_ratio = ours["POST /webhooks/at/sms"].rate / bare["POST /webhooks/at/sms"].rate
-    ussd = ours["USSD walk to a budget"]
-    ussd_ratio = ussd.rate / bare["USSD walk to a budget"].rate
+    ussd_ratio = ours[USSD].rate / bare[USSD].rate
+    paced = ours[PACED]
+    ussd_met = ussd_ratio >= USSD_TARGET_RATIO and paced.p99_ms < 50
     lines = [
         "# Benchmark results",
         "",
@@ -224,7 +257,8 @@ def main() -> None:
         f"- Python {platform.python_version()}, Flask {version('flask')}, "
         f"gunicorn {version('gunicorn')}, SQLAlchemy {version('sqlalchemy')}",
         f"- load: {THREADS} keep-alive client threads x {REQUESTS_PER_THREAD} requests on "
-        f"loopback; server: gunicorn {' '.join(GUNICORN)}; SQLite and the embedded Redis",
+        f"loopback; server: gunicorn {' '.join(GUNICORN).replace(str(ROOT) + '/', '')};"
+        " SQLite and the embedded Redis",
         f"- each figure: the median of {ROUNDS} rounds, ours and the baseline interleaved",
         f"- errors: {errors}",
         "- baseline: bare Flask (bench/bare_app.py) answering the same paths with the same"
@@ -238,10 +272,16 @@ def main() -> None:
         f"- target: inbound SMS at least half the bare-Flask rate: {sms_ratio:.2f}"
         f" ({'met' if sms_ratio >= 0.5 else 'NOT met'})",
         f"- USSD: {USSD_CONNECTIONS} concurrent connections, each walking dial -> Cotonou ->"
-        " budget screen in new sessions (state in Redis, content from the in-process cache);"
-        f" target at least half the bare-Flask rate and p99 under 50 ms: {ussd_ratio:.2f},"
-        f" p99 {ussd.p99_ms:.1f} ms"
-        f" ({'met' if ussd_ratio >= 0.5 and ussd.p99_ms < 50 else 'NOT met'})",
+        " budget screen, every walk a caller never seen before (state in Redis, content from"
+        " the in-process cache; the contact is stored with the commune chosen, one write per"
+        " walk); first at full load (closed loop: each connection sends again as soon as it"
+        f" is answered), then open loop at {bare[USSD].rate * USSD_TARGET_RATIO:,.0f}"
+        " requests/s, half the bare-Flask full-load rate, latency counted from each"
+        " request's scheduled time",
+        f"- target: at least half the bare-Flask rate, and p99 under 50 ms at that rate:"
+        f" {ussd_ratio:.2f}, p99 {paced.p99_ms:.1f} ms ({'met' if ussd_met else 'NOT met'});"
+        " at full load a closed loop's mean latency is connections / rate (Little's law),"
+        " so its p99 restates the rate and is reported as measured",
         "- note: client and server share the 2 cores, so rates are bounded by the client"
         " as much as by the server; compare the ratios.",
         "",
@@ -250,6 +290,8 @@ def main() -> None:
         *[f"| {name} | {a} | {b} | {r} |" for name, a, b, r in rows],
         "",
         *broadcast.lines(broadcasts),
+        *faults_web.lines(web_faults),
+        *soak.lines(soaked),
     ]
     RESULTS.write_text("\n".join(lines))
     print("\n".join(lines))

@@ -8,9 +8,10 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot import api, cli, dashboard, db, health, simulator
+from bot import api, cli, dashboard, db, health, media, request_limits, simulator
 from bot import redis as redis_ext
 from bot.channels import views as webhooks
+from bot.charts import views as chart_views
 from bot.config import load_settings
 from bot.errors import register_error_handlers
 from bot.logging import configure_logging
@@ -36,10 +37,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     redis_ext.init_app(app)
     register_error_handlers(app)
+    request_limits.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(simulator.bp)
+    app.register_blueprint(chart_views.bp)
+    app.register_blueprint(media.bp)
     cli.init_app(app)
     return app

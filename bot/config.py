@@ -32,6 +32,8 @@ DEFAULT_SWEEP_IN_DOUBT_SECONDS = 600
 DEFAULT_SWEEP_INTERVAL_SECONDS = 60
 DEFAULT_FEEDBACK_DAILY_LIMIT = 3
 """New feedback tickets one number may file in 24 hours."""
+DEFAULT_INBOUND_RATE_PER_MINUTE = 20
+"""SMS or WhatsApp messages from one number answered in a minute (bot/channels/flood.py)."""
 
 _PASSTHROUGH = (
     "PUBLIC_BASE_URL",
@@ -41,6 +43,10 @@ _PASSTHROUGH = (
     "AT_USSD_CODE",
     "AT_WEBHOOK_TOKEN",
     "AT_API_BASE_URL",
+    # Voice (bot/voice.py): the AT number citizens call and that "Appelez-moi"
+    # calls come from; without it, requested calls go to the console provider.
+    "AT_VOICE_NUMBER",
+    "AT_VOICE_API_BASE_URL",
     "TWILIO_API_BASE_URL",
     "WHATSAPP_API_BASE_URL",
     "TWILIO_ACCOUNT_SID",
@@ -131,6 +137,9 @@ def load_settings(env: Mapping[str, str], instance_path: str | Path) -> dict[str
         ),
         "FEEDBACK_DAILY_LIMIT": _positive_int(
             env, "FEEDBACK_DAILY_LIMIT", DEFAULT_FEEDBACK_DAILY_LIMIT
+        ),
+        "INBOUND_RATE_PER_MINUTE": _positive_int(
+            env, "INBOUND_RATE_PER_MINUTE", DEFAULT_INBOUND_RATE_PER_MINUTE
         ),
         # Webhook bodies are small forms; anything bigger is refused with 413.
         "MAX_CONTENT_LENGTH": _positive_int(env, "MAX_CONTENT_LENGTH", 1024 * 1024),

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Connection, Insert, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -23,16 +24,19 @@ _CREATE = {
 
 
 def contact_id_for(session: Session, phone: str, channel: Channel) -> int:
-    """The id of the contact of `phone`, created on first contact (language unknown).
+    """The id of the contact of `phone`, created on first contact (language unknown)."""
+    connection = session.connection()
+    contact_id = connection.execute(_FIND, {"phone": phone}).scalar()
+    return contact_id if contact_id is not None else _create(connection, phone, channel)
+
+
+def _create(connection: Connection, phone: str, channel: Channel) -> int:
+    """Insert the contact of `phone`; its id, whoever inserted it.
 
     Two first messages from one number can arrive at once on two web processes:
     INSERT ... ON CONFLICT DO NOTHING lets both through, and the loser reads
     the winner's row.
     """
-    connection = session.connection()
-    contact_id = connection.execute(_FIND, {"phone": phone}).scalar()
-    if contact_id is not None:
-        return contact_id
     created = connection.execute(
         _CREATE[connection.dialect.name], {"phone_e164": phone, "preferred_channel": channel}
     ).scalar()
@@ -51,7 +55,7 @@ def contact_for(session: Session, phone: str, channel: Channel) -> Contact:
 class Profile:
     """What a conversation needs of a contact, read in one query."""
 
-    id: int
+    id: int | None  # None: a number not in the database yet (bot/ussd.py)
     language: str | None
     commune_slug: str | None
 
@@ -67,9 +71,40 @@ def profile(session: Session, contact_id: int) -> Profile:
     return Profile(*session.execute(_BY_ID, {"key": contact_id}).one())
 
 
+def find_profile(session: Session, phone: str) -> Profile | None:
+    """The profile of `phone`, or None for a number never seen: nothing is written.
+
+    On the connection, not through the ORM: this runs on the first hop of every
+    USSD session, and the ORM's result machinery costs more than the query.
+    """
+    row = session.connection().execute(_BY_PHONE, {"key": phone}).first()
+    return Profile(*row) if row is not None else None
+
+
 def profile_for(session: Session, phone: str, channel: Channel) -> Profile:
     """The profile of `phone`, its contact created on first contact."""
-    row = session.execute(_BY_PHONE, {"key": phone}).first()
-    if row is not None:
-        return Profile(*row)
-    return Profile(contact_id_for(session, phone, channel), None, None)
+    found = find_profile(session, phone)
+    if found is not None:
+        return found
+    return Profile(_create(session.connection(), phone, channel), None, None)
+
+
+def _upsert_commune(dialect: Any) -> Insert:
+    insert = dialect.insert(_CONTACTS)
+    return insert.on_conflict_do_update(
+        index_elements=["phone_e164"], set_={"commune_id": insert.excluded.commune_id}
+    ).returning(_CONTACTS.c.id)
+
+
+_WITH_COMMUNE = {"postgresql": _upsert_commune(postgresql), "sqlite": _upsert_commune(sqlite)}
+
+
+def create_with_commune(session: Session, phone: str, channel: Channel, commune_id: int) -> int:
+    """The contact of `phone` with its commune, in one statement whether it exists or not.
+
+    A USSD caller's first choice is often the commune: creating the contact
+    then, with it, is one write where creating it at the dial was two.
+    """
+    connection = session.connection()
+    values = {"phone_e164": phone, "preferred_channel": channel, "commune_id": commune_id}
+    return connection.execute(_WITH_COMMUNE[connection.dialect.name], values).scalar_one()

@@ -9,7 +9,7 @@ session there and is offered to continue.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from redis import Redis
@@ -45,6 +45,12 @@ class State:
 _FIELDS = frozenset(f.name for f in fields(State))
 
 
+def _encode(state: State) -> dict[str, Any]:
+    # Not dataclasses.asdict: it deep-copies every list and dict on the way,
+    # and json.dumps reads them as they are. This runs on every USSD hop.
+    return {name: getattr(state, name) for name in _FIELDS}
+
+
 def _decode(raw: bytes | str) -> State:
     """A stored state; fields an older release stored and this one dropped are ignored."""
     return State(**{k: v for k, v in json.loads(raw).items() if k in _FIELDS})
@@ -68,7 +74,7 @@ def save(
 ) -> None:
     """Store the state for `ttl` seconds (the channel's TTL_SECONDS by default)."""
     ex = ttl or TTL_SECONDS[channel]
-    redis.set(_key(channel, conversation), json.dumps(asdict(state)), ex=ex)
+    redis.set(_key(channel, conversation), json.dumps(_encode(state)), ex=ex)
 
 
 def forget(redis: Redis, channel: Channel, conversation: str) -> None:
@@ -95,7 +101,7 @@ def load_ussd(redis: Redis, phone: str, session_id: str) -> tuple[State | None, 
 
 
 def save_ussd(redis: Redis, session_id: str, phone: str, state: State) -> None:
-    encoded = json.dumps({"session": session_id, "state": asdict(state)})
+    encoded = json.dumps({"session": session_id, "state": _encode(state)})
     redis.set(_ussd_key(phone), encoded, ex=TTL_SECONDS[Channel.USSD])
 
 

@@ -11,7 +11,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 
 from flask import Flask, current_app
 from flask.globals import app_ctx
-from sqlalchemy import Engine, MetaData, create_engine, event
+from sqlalchemy import Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
 # Stable constraint names: Alembic can only alter or drop what it can name, and
@@ -41,6 +41,9 @@ def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+POSTGRES_CONNECT_TIMEOUT_SECONDS = 3
+"""Longest a new PostgreSQL connection may take; libpq counts whole seconds, at least 2."""
+
 _SQLITE_WRITE_LOCKS: dict[str, threading.Lock] = {}
 
 
@@ -62,7 +65,15 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _enable_sqlite_foreign_keys)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    parsed = make_url(url)
+    connect_args: dict[str, int] = {}
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        # psycopg waits 130 s by default for a server that accepts and never answers;
+        # a webhook must give up (and answer 503 or USSD's polite END) long before.
+        connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_SECONDS
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args
+    )
 
 
 def _app_context_id() -> int:

@@ -11,20 +11,21 @@ State lives in Redis (bot/conversation.py), never in this process.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from redis import Redis
 from sqlalchemy.orm import Session
 
 from bot import conversation
 from bot.channels import render
+from bot.channels.base import Media
 from bot.contacts import Profile, profile
 from bot.content.cache import communes
 from bot.conversation import State
 from bot.flows.base import Answer, Context, Go, Option, Reply
 from bot.flows.main import STEPS
 from bot.flows.participate import SHORTCUTS
-from bot.flows.preferences import set_commune, switch_language
+from bot.flows.preferences import set_commune
 from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.matching import Place, global_command, match_shortcut, parse_intent, pick_option
 from bot.models.enums import Channel
@@ -51,13 +52,7 @@ def current_reply(turn: Turn) -> Reply:
     turn.ctx.data, turn.ctx.draft = turn.state.data, turn.state.draft
     reply = STEPS[turn.state.step].prompt(turn.ctx)
     if turn.notice:
-        reply = Reply(
-            text=f"{turn.notice}\n{reply.text}".strip(),
-            options=reply.options,
-            title=reply.title,
-            content=reply.content,
-            end=reply.end,
-        )
+        reply = replace(reply, text=f"{turn.notice}\n{reply.text}".strip())
     return reply
 
 
@@ -137,9 +132,9 @@ def apply_global(turn: Turn, command: str) -> Reply | None:
     """Global commands; a Reply when the command answers by itself."""
     if command == "help":
         return Reply(text=t("menu.help", turn.ctx.lang))
-    if command == "language":
-        switch_language(turn.ctx)
     home(turn)
+    if command == "language":
+        go(turn, "language")
     return None
 
 
@@ -154,12 +149,28 @@ def after_commune_choice(turn: Turn) -> None:
 
 
 @dataclass(frozen=True)
+class Message:
+    """One message a turn sends back: a text, or on WhatsApp a file with `text` as caption."""
+
+    text: str
+    media: Media | None = None
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What a message turn sends back, and what must happen to the contact's data."""
 
-    texts: list[str]
+    messages: list[Message]
     erase: bool = False  # the contact confirmed SUPPRIMER
     private: bool = False  # the message answered a political poll
+    # Where the conversation stands after the turn; message_turn(save=False)
+    # leaves storing it to the caller, once the turn's writes are committed.
+    state: State | None = None
+
+    @property
+    def texts(self) -> list[str]:
+        """What the citizen reads of each message: its text, or a file's caption."""
+        return [message.text for message in self.messages]
 
 
 def message_turn(
@@ -170,8 +181,15 @@ def message_turn(
     text: str,
     media: tuple[dict, ...] = (),
     location: dict | None = None,
+    *,
+    save: bool = True,
 ) -> Outcome:
-    """An SMS or WhatsApp message in, the texts to send back out."""
+    """An SMS or WhatsApp message in, the messages to send back out.
+
+    `save=False` leaves the conversation state in Redis as it was: the reply job
+    stores `Outcome.state` after its commit, so a turn whose commit failed is
+    played again from the same state when the job is retried.
+    """
     key = str(contact_id)
     state = conversation.load(redis, channel, key) or State()
     turn = Turn(context(session, profile(session, contact_id), channel), state)
@@ -181,8 +199,9 @@ def message_turn(
     command = global_command(text) or ("menu" if text == render.BACK else None)
     if command == "next" and state.rest:
         message, state.rest = render.split_sms(state.rest, turn.ctx.lang)
-        conversation.save(redis, channel, key, state)
-        return Outcome([message])
+        if save:
+            conversation.save(redis, channel, key, state)
+        return Outcome([Message(message)], state=state)
     answered = None
     if command == "next":
         pass  # nothing left to send: the current screen again, never an answer to it
@@ -203,18 +222,27 @@ def message_turn(
     replies = [answered] if answered else []
     if answered is None or not text:
         replies.append(current_reply(turn))
-    out = [text_ for reply in replies for text_ in render_message(turn, reply)]
+    out = [message for reply in replies for message in render_message(turn, reply)]
     if replies[-1].end:
         # The flow is over: the next message starts from the menu, not from this screen.
         home(turn)
-    conversation.save(redis, channel, key, state)
-    return Outcome(out, turn.ctx.erase_requested, turn.ctx.private_answer)
+    if save:
+        conversation.save(redis, channel, key, state)
+    return Outcome(out, turn.ctx.erase_requested, turn.ctx.private_answer, state)
 
 
-def render_message(turn: Turn, reply: Reply) -> list[str]:
-    """SMS or WhatsApp text(s) for a reply; the rest of a long SMS waits for SUITE."""
+def render_message(turn: Turn, reply: Reply) -> list[Message]:
+    """The SMS or WhatsApp message(s) for a reply; the rest of a long SMS waits for SUITE.
+
+    On WhatsApp each file the reply carries (a chart, a document) follows its text
+    as a message of its own, the file's caption as its text.
+    """
     if turn.ctx.channel is Channel.WHATSAPP:
-        return [render.whatsapp(reply, turn.ctx.lang)]
+        files = render.whatsapp_files(reply, render.public_base_url())
+        return [
+            Message(render.whatsapp(reply, turn.ctx.lang)),
+            *(Message(file.caption or "", file) for file in files),
+        ]
     text, rest = render.sms(reply, turn.ctx.lang)
     turn.state.rest = rest
-    return [text]
+    return [Message(text)]

@@ -1,9 +1,11 @@
 """Message catalogs and the formatting of amounts, percentages, dates and times.
 
 Texts and date patterns come from `bot/content/catalogs/<lang>.yaml`; French is
-the reference and the fallback, so a new language needs only its catalog file.
-Weekday and month names come from babel. Outputs use plain spaces, never the
-non-breaking spaces of CLDR, so that they stay GSM-7 where the words allow it.
+the reference and the fallback, so a new language needs only its catalog file:
+the languages citizens may choose are the catalog files present
+(`available_languages`), each named by its own `language.name`. Weekday and
+month names come from babel. Outputs use plain spaces, never the non-breaking
+spaces of CLDR, so that they stay GSM-7 where the words allow it.
 """
 
 from __future__ import annotations
@@ -23,7 +25,13 @@ from babel.numbers import format_decimal
 
 CATALOG_DIR = Path(__file__).parent / "content" / "catalogs"
 SUPPORTED_LANGUAGES = ("fr", "en")
+"""The languages whose catalogs hold every text: the staff pages, the simulator page and
+broadcast texts speak these. Citizens may choose any of `available_languages()`."""
 DEFAULT_LANGUAGE = "fr"
+NAME_KEY = "language.name"
+"""The key under which a catalog gives its language's own name ("Fongbe")."""
+# What a catalog must write for its language to format numbers and dates its own way.
+_FORMAT_KEY = "format.date"
 LOCAL_TIMEZONE = ZoneInfo("Africa/Porto-Novo")
 
 MILLION_XOF = 1_000_000
@@ -40,6 +48,48 @@ def resolve_language(lang: str | None) -> str:
     if _LANGUAGE_CODE.fullmatch(code) and _catalog(CATALOG_DIR, code) is not None:
         return code
     return DEFAULT_LANGUAGE
+
+
+def available_languages() -> tuple[str, ...]:
+    """The languages a citizen may choose: French, then every catalog that names its
+    language (`language.name`), by that name. A catalog file is all a language needs."""
+    return _available(CATALOG_DIR)
+
+
+@functools.cache
+def _available(directory: Path) -> tuple[str, ...]:
+    named: dict[str, str] = {}
+    for path in directory.glob("*.yaml"):
+        catalog = _catalog(directory, path.stem) if _LANGUAGE_CODE.fullmatch(path.stem) else None
+        if catalog and NAME_KEY in catalog:
+            named[path.stem] = catalog[NAME_KEY].casefold()
+    others = sorted((code for code in named if code != DEFAULT_LANGUAGE), key=named.__getitem__)
+    return (DEFAULT_LANGUAGE, *others)
+
+
+def language_name(code: str) -> str:
+    """The language's own name, from its own catalog only ("English", "Fongbe"): a
+    name never falls back to French. KeyError for a language that does not name itself."""
+    catalog = _catalog(CATALOG_DIR, code) if _LANGUAGE_CODE.fullmatch(code) else None
+    if not catalog or NAME_KEY not in catalog:
+        raise KeyError(code)
+    return catalog[NAME_KEY]
+
+
+def translated(key: str, lang: str | None) -> bool:
+    """Whether `lang`'s own catalog holds `key` (False: its text is the French one)."""
+    return key in _messages(resolve_language(lang))
+
+
+def formatting_language(lang: str | None) -> str:
+    """The language whose conventions write numbers, amounts and dates for `lang`.
+
+    A language whose catalog writes no date pattern reads French sentences (the
+    fallback), so its figures follow French too: "45,2 milliards", never a mix of
+    French words and another locale's separators or month names.
+    """
+    code = resolve_language(lang)
+    return code if translated(_FORMAT_KEY, code) else DEFAULT_LANGUAGE
 
 
 def t(key: str, lang: str | None = DEFAULT_LANGUAGE, **params: object) -> str:
@@ -61,7 +111,7 @@ def format_amount(
     From one million up, amounts are written in millions or billions with one
     decimal, rounded half up, unless `precise`; below that, all digits are shown.
     """
-    code = resolve_language(lang)
+    code = formatting_language(lang)
     sign = "-" if amount_xof < 0 else ""
     magnitude = abs(amount_xof)
     unit = t("amount.unit", code)
@@ -81,7 +131,7 @@ def format_percent(
     """`part` as a whole percentage of `whole`, rounded half up: "62 %" (fr), "62%" (en)."""
     if whole == 0:
         raise ValueError("cannot express a percentage of zero")
-    code = resolve_language(lang)
+    code = formatting_language(lang)
     ratio = Decimal(part) * 100 / Decimal(whole)
     # A small negative share rounds to -0, which would read as a sign error.
     value = ratio.quantize(Decimal(1), rounding=ROUND_HALF_UP) or Decimal(0)
@@ -102,7 +152,7 @@ def format_date(value: date | datetime, lang: str | None = DEFAULT_LANGUAGE) -> 
     """
     if isinstance(value, datetime):
         value = to_local(value).date()
-    code = resolve_language(lang)
+    code = formatting_language(lang)
     key = "format.date_first_of_month" if value.day == 1 else "format.date"
     return babel_format_date(value, t(key, code), locale=_babel_locale(code))
 
@@ -111,14 +161,14 @@ def format_time(value: time | datetime, lang: str | None = DEFAULT_LANGUAGE) -> 
     """The time as "10h00" (fr) or "10:00" (en); a datetime is brought to Porto-Novo time."""
     if isinstance(value, datetime):
         value = to_local(value).time()
-    code = resolve_language(lang)
+    code = formatting_language(lang)
     return babel_format_time(value, t("format.time", code), locale=_babel_locale(code))
 
 
 def format_datetime(dt: datetime, lang: str | None = DEFAULT_LANGUAGE) -> str:
     """Date and time as "mardi 15 décembre 2026 à 10h00", in Porto-Novo time."""
     local = to_local(dt)
-    code = resolve_language(lang)
+    code = formatting_language(lang)
     return t("datetime.full", code, date=format_date(local, code), time=format_time(local, code))
 
 

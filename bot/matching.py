@@ -332,6 +332,7 @@ _SUBSCRIPTION_TOPICS: dict[str, tuple[str, ...]] = {
     "reddition": ("reddition", "redevabilite", "accountability"),
     "sessions": ("session", "sessions", "conseil", "council"),
     "budget": ("budget", "budgets", "finances"),
+    "digest": ("resume", "resumes", "hebdo", "hebdomadaire", "digest", "summary", "weekly"),
 }
 _SUBSCRIPTION_WORDS = {w: topic for topic, words in _SUBSCRIPTION_TOPICS.items() for w in words}
 _SUBSCRIPTION_VOCABULARY = tuple(sorted(_SUBSCRIPTION_WORDS))

@@ -11,6 +11,7 @@ from functools import partial
 
 from sqlalchemy.orm import Session
 
+from bot.channels.base import Media
 from bot.channels.registry import outbound_provider
 from bot.db import after_commit
 from bot.gsm import segment_info, to_gsm7
@@ -28,7 +29,11 @@ def new_message(
     provider: Provider,
     text: str,
     broadcast_id: int | None = None,
+    media: Media | None = None,
 ) -> OutboundMessage:
+    """A queued row: `text`, or on WhatsApp the file `media` with `text` as its caption."""
+    if media is not None and channel is not Channel.WHATSAPP:
+        raise ValueError(f"a file cannot go by {channel.value}")
     # Any character outside GSM-7 would switch the whole SMS to UCS-2: 70
     # characters a segment instead of 160, more than twice the price.
     if channel is Channel.SMS:
@@ -38,6 +43,7 @@ def new_message(
         channel=channel,
         provider=provider,
         text=text,
+        media=None if media is None else {"url": media.url, "content_type": media.content_type},
         broadcast_id=broadcast_id,
         status=MessageStatus.QUEUED,
         segments=segment_info(text).segments if channel is Channel.SMS else 1,

@@ -30,6 +30,9 @@ QUEUE_NAMES = ("high", "default", "bulk")
 STARTUP_TIMEOUT_SECONDS = 10.0
 """How long to wait for the embedded server to answer after starting it."""
 
+REDIS_TIMEOUT_SECONDS = 2.0
+"""Longest the app's client waits to connect to Redis, or for one answer from it."""
+
 # Unix socket paths are limited to 107 bytes on Linux.
 _MAX_SOCKET_PATH = 100
 
@@ -148,7 +151,15 @@ def get_redis(app: Flask | None = None) -> redis.Redis:
     app = app or current_app._get_current_object()  # type: ignore[attr-defined]
     client = app.extensions.get("redis")
     if client is None:
-        client = redis.Redis.from_url(redis_url(app), socket_connect_timeout=2, socket_timeout=5)
+        # A webhook must answer within AT's 15 s USSD deadline even when Redis hangs
+        # (accepts, never replies), and every command we send takes milliseconds on a
+        # live server: two seconds is a dead one. An RQ worker given this client
+        # raises the timeout itself for its blocking BLPOP.
+        client = redis.Redis.from_url(
+            redis_url(app),
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_timeout=REDIS_TIMEOUT_SECONDS,
+        )
         app.extensions["redis"] = client
     return client
 

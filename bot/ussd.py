@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from bot import conversation
 from bot.channels import render
 from bot.channels.registry import outbound_provider
-from bot.contacts import profile_for
+from bot.contacts import Profile, find_profile
 from bot.conversation import State
 from bot.engine import (
     Turn,
@@ -121,7 +121,11 @@ def ussd_hop(session: Session, redis: Redis, session_id: str, phone: str, text: 
         contact_id, lang, commune_slug = state.profile
         ctx = Context(session, contact_id, Channel.USSD, lang, commune_slug)
     else:
-        ctx = context(session, profile_for(session, phone, Channel.USSD), Channel.USSD)
+        # A number never seen gets its contact only when a step needs one
+        # (Context.contact_id): most callers just read, and a write costs.
+        found = find_profile(session, phone) or Profile(None, None, None)
+        ctx = context(session, found, Channel.USSD)
+    ctx.phone = phone
     turn = Turn(ctx, state)
     turn.ctx.data, turn.ctx.draft = state.data, state.draft
     ended = None
@@ -130,7 +134,7 @@ def ussd_hop(session: Session, redis: Redis, session_id: str, phone: str, text: 
         if ended:
             break
     state.ussd_text = text
-    state.profile = [turn.ctx.contact_id, turn.ctx.lang, turn.ctx.commune_slug]
+    state.profile = [turn.ctx.known_contact_id, turn.ctx.lang, turn.ctx.commune_slug]
     if ended is None and state.resume_offer:
         lang = turn.ctx.lang
         options = (
@@ -146,7 +150,10 @@ def ussd_hop(session: Session, redis: Redis, session_id: str, phone: str, text: 
         pinned = 1 if reply.content else 0
         screen = render.ussd(reply, options, state.page, turn.ctx.lang, root, pinned)
         state.page = min(state.page, screen.pages - 1)
-    session.commit()
+    if session.in_transaction():
+        # Most hops touch no table: a bare commit() would begin a transaction
+        # only to end it.
+        session.commit()
     if turn.ctx.erase_requested:
         erase_contact(session, redis, turn.ctx.contact_id)
     if reply.end:

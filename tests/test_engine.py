@@ -112,6 +112,27 @@ def test_a_citizen_cut_off_is_offered_to_resume(client, loaded) -> None:
     assert "Communes+ Cotonou" in fresh
 
 
+def test_a_new_caller_is_stored_once_with_the_commune_chosen(client, session, loaded) -> None:
+    def contact() -> Contact | None:
+        session.expire_all()
+        return session.scalar(select(Contact).where(Contact.phone_e164 == PHONE))
+
+    dial(client, "")
+    assert contact() is None  # browsing the menu writes nothing
+    dial(client, "1")  # Cotonou
+    stored = contact()
+    assert stored is not None and stored.commune.slug == "cotonou"
+    assert stored.preferred_channel == Channel.USSD
+    assert "Communes+ Cotonou" in dial(client, "", session_id="ATUid_next")  # remembered
+
+
+def test_stop_from_a_caller_never_seen_records_the_opt_out(client, session, loaded) -> None:
+    assert dial(client, "STOP").startswith("END ")
+    session.expire_all()
+    stored = session.scalar(select(Contact).where(Contact.phone_e164 == PHONE))
+    assert stored is not None and stored.opted_out_at is not None
+
+
 def test_two_web_processes_serve_one_session(
     app, database_url, redis_url, tmp_path, loaded
 ) -> None:
@@ -188,10 +209,12 @@ def test_topic_before_commune_then_commune_choice(session, loaded) -> None:
     assert "Abomey-Calavi" in budget and "Budget" in budget
 
 
-def test_language_is_switched_and_remembered(session, loaded) -> None:
+def test_language_is_chosen_and_remembered(session, loaded) -> None:
     contact_id = _contact(session)
     _say(session, contact_id, "cotonou")
-    [menu] = _say(session, contact_id, "LANGUE")
+    [choice] = _say(session, contact_id, "LANGUE")
+    assert "\n2 English\n" in choice
+    [menu] = _say(session, contact_id, "2")
     assert "Administrative account" in menu
     assert session.get(Contact, contact_id).language == "en"
     [menu] = _say(session, contact_id, "MENU")

@@ -17,7 +17,7 @@ EXPECTED_TABLES = {
     "budget_lines", "projects", "contracts", "agenda_items", "events", "decisions",
     "good_practices", "feedback", "feedback_updates", "questions", "polls",
     "poll_options", "poll_responses", "poll_participants", "inbound_messages", "outbound_messages",
-    "broadcasts", "staff_users", "staff_roles", "audit_log", "api_tokens",
+    "broadcasts", "staff_users", "staff_roles", "audit_log", "api_tokens", "content_audio",
 }  # fmt: skip
 
 

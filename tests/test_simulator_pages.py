@@ -207,10 +207,12 @@ def test_replies_show_once_the_worker_sent_them(
     assert client.get(f"/simulator/api/messages?phone={PHONE}").json["messages"] == []
     run_jobs()
     poll = client.get(f"/simulator/api/messages?phone={PHONE}&after=0").json
-    [reply] = poll["messages"]
+    reply, chart = poll["messages"]
     assert reply["channel"] == "whatsapp" and "Budget 2025 de Cotonou" in reply["text"]
     assert reply["broadcast"] is False
-    assert poll["cursor"] == reply["id"]
+    # The budget's chart follows, as its link: the page is on the app's own host.
+    assert chart["text"].endswith("\n📎 /media/charts/cotonou/2025/fr.png")
+    assert poll["cursor"] == chart["id"]
     again = client.get(f"/simulator/api/messages?phone={PHONE}&after={poll['cursor']}").json
     assert again["messages"] == []
 

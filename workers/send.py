@@ -16,6 +16,7 @@ from sqlalchemy import update
 
 from bot import models
 from bot.channels.base import (
+    Media,
     OutboundMessage,
     Sender,
     SendError,
@@ -25,7 +26,7 @@ from bot.channels.base import (
 )
 from bot.channels.registry import sender
 from bot.db import get_session
-from bot.models.enums import MessageStatus
+from bot.models.enums import MessageStatus, Provider
 from bot.models.messaging import status_can_move
 from bot.models.types import utcnow
 from bot.optout import opt_out
@@ -39,6 +40,9 @@ MAX_ATTEMPTS = 5
 
 BACKOFF_SECONDS = 15
 """First retry delay; it doubles at each attempt (15 s, 30 s, 1 min, 2 min)."""
+
+NO_PUBLIC_URL = "no_public_url"
+"""Error code of a WhatsApp file whose URL a provider could not fetch."""
 
 
 def send_outbound(message_id: int) -> str:
@@ -75,9 +79,8 @@ def deliver(message_id: int) -> str:
     if not _claim(message_id):
         return f"not sent: already {row.status.value}"
     session.refresh(row)
-    outgoing = OutboundMessage(channel=row.channel, to=row.contact.phone_e164, text=row.text)
     try:
-        result = _send(row, outgoing)
+        result = _send(row, _outgoing(row))
     except SendError as error:
         return _failed(row, error)
     row.external_id = result.external_id
@@ -89,6 +92,21 @@ def deliver(message_id: int) -> str:
     )
     session.commit()
     return f"sent: {result.external_id}"
+
+
+def _outgoing(row: models.OutboundMessage) -> OutboundMessage:
+    """What the provider gets: the text, or on WhatsApp a file with the text as its caption.
+
+    The file is the row's `media` column alone: what the text says never makes a file.
+    """
+    outgoing = OutboundMessage(channel=row.channel, to=row.contact.phone_e164, text=row.text)
+    if row.media is None:
+        return outgoing
+    media = Media(row.media["url"], row.media.get("content_type"), row.text or None)
+    # Twilio and Meta fetch the file themselves: an app path means PUBLIC_BASE_URL is unset.
+    if row.provider is not Provider.CONSOLE and not media.url.startswith(("https://", "http://")):
+        raise SendError(SendFailure.PERMANENT, NO_PUBLIC_URL, "set PUBLIC_BASE_URL")
+    return replace(outgoing, media=media)
 
 
 def _send(row: models.OutboundMessage, outgoing: OutboundMessage) -> SendResult:

@@ -17,6 +17,8 @@ by hand. It survives a Redis that lost its data, since it reads the database.
    configured) leave it in doubt until `UNMATCHED_REPORT_SECONDS`, when it is
    failed as `in_doubt`, for staff to see. Never resent blindly: this is
    what keeps a worker killed mid-batch from sending anyone a second message.
+   A call in doubt ("Appelez-moi", workers/voice.py) is failed at once: no
+   report settles a call, and the sweeper must not take an SMS report for it.
 3. Queued rows whose job is gone: a broadcast with queued rows and no batch
    alive lately (`broadcast_alive`) gets its batches queued again; a single
    message queued for longer than `SWEEP_STALE_SECONDS` is queued again.
@@ -41,7 +43,7 @@ from bot.channels import report_memory
 from bot.channels.base import StatusUpdate
 from bot.db import get_session
 from bot.models import Broadcast, Contact, OutboundMessage
-from bot.models.enums import BroadcastStatus, MessageStatus
+from bot.models.enums import BroadcastStatus, Channel, MessageStatus
 from bot.models.messaging import status_can_move
 from bot.models.types import utcnow
 from bot.outbox import enqueue_send
@@ -142,6 +144,7 @@ def _settle_in_doubt(
             OutboundMessage.provider,
             OutboundMessage.broadcast_id,
             OutboundMessage.updated_at,
+            OutboundMessage.channel,
             Contact.phone_e164,
         )
         .join(Contact, Contact.id == OutboundMessage.contact_id)
@@ -153,6 +156,12 @@ def _settle_in_doubt(
     broadcasts: set[int] = set()
     single: set[int] = set()
     for row in rows:
+        if row.channel == Channel.VOICE:
+            # No report ever settles a call, and one placed again would ring
+            # the citizen twice: a call in doubt is failed for staff to see.
+            _move(session, row, MessageStatus.FAILED, GAVE_UP)
+            swept.failed += 1
+            continue
         report = report_memory.unmatched_report(row.provider, row.phone_e164, row.updated_at)
         if report is not None:
             _adopt(session, row, report)

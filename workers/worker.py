@@ -10,7 +10,8 @@ Use it with `rq worker -w workers.worker.AppWorker` (the Procfile does) or
 
 It also runs the sweeper (workers/sweeper.py) from RQ's maintenance loop,
 once every `SWEEP_INTERVAL_SECONDS` across all workers: no separate process
-to deploy, and it keeps running when Redis lost every job it held.
+to deploy, and it keeps running when Redis lost every job it held. The same
+tick queues the weekly digest when its time has come (workers/digest.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from rq.defaults import DEFAULT_WORKER_TTL
 from rq.job import Job
 
 from bot.db import get_session
+from workers.digest import enqueue_if_due
 from workers.sweeper import sweep
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,10 @@ class AppWorker(SimpleWorker):
             except Exception:
                 # The next tick tries again; a worker must not die of a database hiccup.
                 log.exception("sweep failed")
+            try:
+                enqueue_if_due(self.app, self.connection)
+            except Exception:
+                log.exception("queueing the weekly digest failed")
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         with self.app.app_context():

@@ -16,12 +16,12 @@ from bot.api.openapi import schema
 from bot.api.reads import RESOURCES, in_commune
 from bot.api.resources import form_values
 from bot.api.routing import commune_route
-from bot.broadcasts.compose import Estimate
+from bot.broadcasts.compose import BROADCAST_TOPICS, Estimate
 from bot.dashboard import broadcast_edit, event_edit, feedback_edit
 from bot.dashboard.permissions import Capability
 from bot.db import get_session
 from bot.models import Broadcast, Commune, Event, Feedback
-from bot.models.enums import EventType, FeedbackStatus, Topic
+from bot.models.enums import EventType, FeedbackStatus
 
 _TEXT = {"type": "string"}
 _LOCAL_TIME = {
@@ -53,7 +53,7 @@ BROADCAST_INPUT = schema(
         "type": "object",
         "required": ["topic", "text_fr", "channels"],
         "properties": {
-            "topic": {"enum": [t.value for t in Topic]},
+            "topic": {"enum": [t.value for t in BROADCAST_TOPICS]},
             "text_fr": _TEXT,
             "text_en": _TEXT,
             "channels": {"type": "array", "items": {"enum": ["sms", "whatsapp"]}},

@@ -1,8 +1,9 @@
 """Who receives a broadcast, on which channel, in which language.
 
 Subscribers of the commune to the broadcast's topic or to `all`, with an
-active subscription, minus contacts who opted out. A USSD or voice subscriber
-gets SMS (the session is over by the time an alert goes). The alerts that
+active subscription, minus contacts who opted out; the weekly digest
+(bot/participation/digest.py) goes to its own subscribers only. A USSD or
+voice subscriber gets SMS (the session is over by the time an alert goes). The alerts that
 correct an earlier one (an event moved or cancelled) go to those the event's
 earlier alerts reached instead, on the channel that reached them.
 
@@ -113,7 +114,12 @@ def _candidates(broadcast: Broadcast, group: Group) -> Select[tuple[int]]:
             )
             .distinct()
         )
-        if broadcast.topic is not Topic.ALL:
+        if broadcast.topic is Topic.DIGEST:
+            # The digest is its own subscription, never part of "all".
+            query = query.where(Subscription.topic == Topic.DIGEST)
+        elif broadcast.topic is Topic.ALL:
+            query = query.where(Subscription.topic != Topic.DIGEST)
+        else:
             query = query.where(Subscription.topic.in_((broadcast.topic, Topic.ALL)))
     return query.where(Contact.opted_out_at.is_(None), group.condition())
 

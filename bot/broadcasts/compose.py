@@ -33,6 +33,9 @@ MAX_TEXT = 1000
 
 BROADCAST_CHANNELS = (Channel.SMS, Channel.WHATSAPP)
 
+BROADCAST_TOPICS = tuple(topic for topic in Topic if topic is not Topic.DIGEST)
+"""What staff may send to; the weekly digest is written by bot/participation/digest.py."""
+
 
 class BroadcastInvalid(ValueError):
     """A broadcast that cannot be sent as given; names the field."""
@@ -95,10 +98,9 @@ def create(
 
 
 def _topic(topic: Topic | str) -> Topic:
-    try:
-        return Topic(topic)
-    except ValueError:
-        raise BroadcastInvalid("topic", f"one of {', '.join(Topic)}") from None
+    if topic not in BROADCAST_TOPICS:
+        raise BroadcastInvalid("topic", f"one of {', '.join(BROADCAST_TOPICS)}")
+    return Topic(topic)
 
 
 def _texts(texts: Mapping[str, str]) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Africa's Talking: USSD, SMS in and out (bulk API), delivery reports, opt-outs.
+"""Africa's Talking: USSD, SMS in and out (bulk API), delivery reports, opt-outs, voice.
 
 AT does not sign its callbacks; with AT_WEBHOOK_TOKEN set, each callback URL
 must carry `?token=` (configured on the AT dashboard).
@@ -15,8 +15,10 @@ from typing import Any
 
 import requests
 from africastalking.SMS import SMSService
+from africastalking.Voice import VoiceService
 from flask import Request
 
+from bot.channels.africastalking_voice import VoiceCallback, call_result, parse_voice_form
 from bot.channels.base import (
     BadRequest,
     Forbidden,
@@ -87,17 +89,12 @@ def _phone(raw: str, field_name: str) -> str:
         raise BadRequest(field_name, error.reason) from None
 
 
-class _SMSService(SMSService):
-    """The SDK's SMS service, keeping the HTTP status the SDK drops.
+class _KeepsHttpStatus:
+    """For the SDK's services: keep the HTTP status the SDK drops.
 
     The SDK raises one exception type with only the body text for any non-2xx
     answer; without the status a 429 or a 503 could not be told from a 401.
     """
-
-    def __init__(self, username: str, api_key: str, base_url: str | None) -> None:
-        super().__init__(username, api_key)
-        if base_url:
-            self._baseUrl = base_url.rstrip("/") + "/version1"
 
     def _make_request(
         self,
@@ -122,6 +119,20 @@ class _SMSService(SMSService):
             raise SendError(SendFailure.RETRYABLE, "unexpected_answer") from None
 
 
+class _SMSService(_KeepsHttpStatus, SMSService):
+    def __init__(self, username: str, api_key: str, base_url: str | None) -> None:
+        super().__init__(username, api_key)
+        if base_url:
+            self._baseUrl = base_url.rstrip("/") + "/version1"
+
+
+class _VoiceService(_KeepsHttpStatus, VoiceService):
+    def __init__(self, username: str, api_key: str, base_url: str | None) -> None:
+        super().__init__(username, api_key)
+        if base_url:
+            self._baseUrl = base_url.rstrip("/")
+
+
 class AfricasTalkingAdapter:
     provider = Provider.AFRICASTALKING
 
@@ -132,6 +143,13 @@ class AfricasTalkingAdapter:
         username, api_key = config.get("AT_USERNAME"), config.get("AT_API_KEY")
         self._sms = (
             _SMSService(username, api_key, config.get("AT_API_BASE_URL"))
+            if username and api_key
+            else None
+        )
+        # The number calls come from, and that citizens call.
+        self._voice_number = config.get("AT_VOICE_NUMBER")
+        self._voice = (
+            _VoiceService(username, api_key, config.get("AT_VOICE_API_BASE_URL"))
             if username and api_key
             else None
         )
@@ -162,6 +180,10 @@ class AfricasTalkingAdapter:
             phone=_phone(required(form, "phoneNumber"), "phoneNumber"),
             error_message=optional(form, "errorMessage", max_length=500),
         )
+
+    def parse_voice(self, request: Request) -> VoiceCallback:
+        """A voice call's callback (bot/channels/africastalking_voice.py)."""
+        return parse_voice_form(request.form, self._voice_number)
 
     def parse_inbound(self, request: Request) -> Sequence[InboundMessage]:
         form = request.form
@@ -207,10 +229,36 @@ class AfricasTalkingAdapter:
         return _phone(required(request.form, "phoneNumber"), "phoneNumber")
 
     def send(self, message: OutboundMessage) -> SendResult:
+        if message.channel is Channel.VOICE:
+            return self.call(message.to)
         result = self.send_many(message.text, [message.to])[message.to]
         if isinstance(result, SendError):
             raise result
         return result
+
+    def call(self, to: str) -> SendResult:
+        """Place a call from AT_VOICE_NUMBER; once answered, AT asks /webhooks/at/voice
+        what to say. The result's id is the call's session id."""
+        if self._voice is None or not self._voice_number:
+            raise SendError(
+                SendFailure.PERMANENT,
+                "not_configured",
+                "AT_USERNAME/AT_API_KEY/AT_VOICE_NUMBER unset",
+            )
+        try:
+            answer = self._voice.call(self._voice_number, [to], timeout=self._timeout)
+        except requests.RequestException as error:
+            failed = transport_error(error)
+            if failed.failure is SendFailure.IN_DOUBT:
+                # No report ever settles a call: a call that may have rung fails here
+                # rather than wait for the sweeper to place it a second time.
+                raise SendError(
+                    SendFailure.PERMANENT, failed.code, "may have been placed"
+                ) from None
+            raise failed from None
+        except ValueError as error:  # the SDK's own number check
+            raise SendError(SendFailure.PERMANENT, "invalid_request", str(error)) from None
+        return call_result(answer)
 
     def send_many(self, text: str, recipients: list[str]) -> dict[str, SendResult | SendError]:
         """One bulk API call; AT answers 200 even when some recipients failed."""

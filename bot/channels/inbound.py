@@ -27,6 +27,7 @@ from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot import models
+from bot.channels import flood
 from bot.channels.base import InboundMessage
 from bot.contacts import contact_for, contact_id_for
 from bot.db import get_session, write_lock
@@ -43,6 +44,9 @@ STREAM = "inbound:stream"
 INGEST_PENDING = "inbound:ingest-pending"
 INGEST_JOB = "workers.ingest.ingest_inbound"
 REPLY_JOB = "workers.reply.handle_inbound"
+REPLY_RETRY = Retry(max=5, interval=[5, 15, 30, 60, 120])
+"""A reply job that failed (the database or Redis was down) runs again: the
+message is stored, so it must be answered; the job is safe to run twice."""
 RETRY_SECONDS = [5, 15, 30, 60, 120]
 """Waits between ingest attempts when the database is unreachable."""
 BATCH_SIZE = 500
@@ -166,20 +170,24 @@ def _drain(redis: Redis) -> int:
             if redis.xlen(STREAM) and redis.set(INGEST_PENDING, 1, nx=True, ex=300):
                 continue
             return stored
-        new_ids = _store([_decode(fields[b"m"]) for _entry_id, fields in entries])
-        if new_ids:
+        new_rows = _store([_decode(fields[b"m"]) for _entry_id, fields in entries])
+        # A number flooding us is recorded, not answered message for message.
+        answered = flood.answerable(get_session(), redis, new_rows) if new_rows else []
+        if answered:
             with redis.pipeline() as pipe:
                 get_queue("high", current_app).enqueue_many(
-                    [Queue.prepare_data(REPLY_JOB, args=(i,)) for i in new_ids], pipeline=pipe
+                    [Queue.prepare_data(REPLY_JOB, args=(i,), retry=REPLY_RETRY) for i in answered],
+                    pipeline=pipe,
                 )
                 pipe.execute()
         redis.xdel(STREAM, *[entry_id for entry_id, _fields in entries])
-        stored += len(new_ids)
+        stored += len(new_rows)
 
 
-def _store(batch: list[dict[str, Any]]) -> list[int]:
+def _store(batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Insert the batch; the rows that were new, each with its `id`."""
     session = get_session()
-    new_ids: list[int] = []
+    new_rows: list[dict[str, Any]] = []
     with write_lock(session):
         connection = session.connection()
         insert = _INSERT[connection.dialect.name]
@@ -205,6 +213,6 @@ def _store(batch: list[dict[str, Any]]) -> list[int]:
             }
             inserted = connection.execute(insert, row).scalar()
             if inserted is not None:
-                new_ids.append(inserted)
+                new_rows.append(row | {"id": inserted})
         session.commit()
-    return new_ids
+    return new_rows

@@ -12,6 +12,9 @@ import re
 import textwrap
 from dataclasses import dataclass
 
+from flask import current_app, has_app_context, has_request_context, request
+
+from bot.channels.base import Media
 from bot.flows.base import Option, Reply
 from bot.gsm import segment_info, to_gsm7
 from bot.i18n import t
@@ -149,9 +152,46 @@ def split_sms(whole: str, lang: str) -> tuple[str, str | None]:
 
 
 def whatsapp(reply: Reply, lang: str) -> str:
-    parts = [f"*{reply.title}*" if reply.title else "", reply.text]
+    # A document no provider could fetch as a file still reaches the citizen as a link.
+    links = [
+        t("whatsapp_media.document.link", lang, caption=a.caption, url=a.url)
+        for a in reply.attachments
+        if a.content_type is None
+    ]
+    parts = [f"*{reply.title}*" if reply.title else "", reply.text, *links]
     if reply.options:
         parts.append("\n".join(f"{n}. {o.label}" for n, o in enumerate(reply.options, start=1)))
         parts.append(f"_{t('whatsapp.reply_with_number', lang)}_")
     text = "\n\n".join(part for part in parts if part)
     return text if len(text) <= WHATSAPP_MAX_CHARS else text[: WHATSAPP_MAX_CHARS - 1] + "…"
+
+
+def whatsapp_files(reply: Reply, base_url: str | None) -> list[Media]:
+    """The files a WhatsApp reply carries after its text, one message each, captioned.
+
+    Stored in `outbound_messages.media`, never in the text: no text a flow or
+    staff writes can turn into a file by the way it looks.
+    """
+    return [
+        Media(absolute_url(a.url, base_url), a.content_type, a.caption)
+        for a in reply.attachments
+        if a.content_type is not None
+    ]
+
+
+def absolute_url(url: str, base_url: str | None) -> str:
+    """An app path (/media/...) on `base_url`; anything else as it is."""
+    if base_url and url.startswith("/"):
+        return base_url.rstrip("/") + url
+    return url
+
+
+def public_base_url() -> str | None:
+    """Where providers reach this app: PUBLIC_BASE_URL, else the host of the request served.
+
+    None in a worker without PUBLIC_BASE_URL: no request says where the app is.
+    """
+    configured = current_app.config.get("PUBLIC_BASE_URL") if has_app_context() else None
+    if configured:
+        return configured.rstrip("/")
+    return request.host_url.rstrip("/") if has_request_context() else None

@@ -12,11 +12,11 @@ import logging
 from typing import TypeVar
 
 import redis
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from sqlalchemy.exc import DBAPIError
 
 from bot import conversation
-from bot.channels import inbound, statuses
+from bot.channels import inbound, statuses, voice_xml
 from bot.channels.africastalking import AfricasTalkingAdapter
 from bot.channels.base import BadRequest, Forbidden
 from bot.channels.registry import sender
@@ -29,6 +29,7 @@ from bot.models.enums import Channel, Provider
 from bot.optout import opt_out_phone
 from bot.redis import get_redis
 from bot.ussd import ussd_hop
+from bot.voice import voice_hop
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 log = logging.getLogger(__name__)
@@ -111,6 +112,30 @@ def at_ussd_events() -> Response:
         # The citizen ended the session: nothing to offer to resume next time.
         conversation.forget_ussd(get_redis(), event.phone)
     return _ok()
+
+
+def _voice_urls() -> voice_xml.Urls:
+    """Where AT posts a call's next keys: this route, at the public address, with the token."""
+    base = (current_app.config["PUBLIC_BASE_URL"] or request.host_url).rstrip("/")
+    token = current_app.config["AT_WEBHOOK_TOKEN"]
+    query = {"token": token} if token else {}
+    return voice_xml.Urls(callback=base + url_for("webhooks.at_voice", **query), base=base)
+
+
+@bp.post("/at/voice")
+def at_voice() -> Response:
+    adapter = _africastalking()
+    adapter.verify(request)
+    call = adapter.parse_voice(request)
+    session = get_session()
+    try:
+        document = voice_hop(session, get_redis(), call, _voice_urls())
+    except INFRASTRUCTURE_ERRORS:
+        session.rollback()
+        log.exception("voice: database or Redis unreachable")
+        # The citizen is on the line: a polite sentence beats a dead line.
+        document = voice_xml.unavailable()
+    return Response(document, status=200, content_type="application/xml")
 
 
 @bp.post("/at/sms")

@@ -44,6 +44,10 @@ CONNECT_TIMEOUT = 3.0
 """Seconds to open a connection to the Graph API; the read timeout is the adapter's."""
 
 _SIGNATURE = re.compile(r"sha256=([0-9a-fA-F]{64})")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# The inbound_messages columns these go to; longer does not fit in PostgreSQL.
+MAX_ID_LENGTH = 128
+MAX_ADDRESS_LENGTH = 64
 _UNIX_SECONDS = re.compile(r"[0-9]{1,11}")  # 11 digits stay below datetime's year 9999
 _STATUSES = {name: MessageStatus(name) for name in ("sent", "delivered", "read", "failed")}
 _MEDIA_TYPES = frozenset({"image", "audio", "video", "document", "sticker"})
@@ -203,7 +207,7 @@ def _sent_id(body: Any) -> str:
 def _json_or_none(raw: bytes) -> Any:
     try:
         return json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands of levels deep
         return None
 
 
@@ -212,6 +216,10 @@ def _message_values(request: Request) -> Iterator[tuple[str, dict[str, Any]]]:
     body = _json_or_none(request.get_data())
     if not isinstance(body, dict):
         raise BadRequest("body", "not a JSON object")
+    if any(_UNSTORABLE.search(text) for text in _strings(body)):
+        # JSON escapes can spell what no database text column takes: one such message
+        # would stop the ingest job, and every message behind it, for good.
+        raise BadRequest("body", "a string holds a NUL or an unpaired surrogate")
     if body.get("object") != WEBHOOK_OBJECT:
         raise BadRequest("object", f"expected {WEBHOOK_OBJECT!r}")
     for i, entry in enumerate(_list(body, "entry", "")):
@@ -247,7 +255,7 @@ def _message(item: Any, at: str, recipient: str, names: Mapping[str, str]) -> In
         # interactive kinds and unsupported types hold nothing a flow answers: not stored.
         log.info("whatsapp message skipped", extra={"fields": {"type": kind}})
         return None
-    wa_id = _text(item, "from", at)
+    wa_id = _text(item, "from", at, max_length=MAX_ADDRESS_LENGTH)
     # The contact's profile name lives beside the message; raw keeps it for the record.
     raw = item | ({"profile_name": names[wa_id]} if wa_id in names else {})
     return InboundMessage(
@@ -256,7 +264,7 @@ def _message(item: Any, at: str, recipient: str, names: Mapping[str, str]) -> In
         sender_e164=_phone(wa_id),
         recipient=recipient,
         text=text,
-        external_id=_text(item, "id", at),
+        external_id=_text(item, "id", at, max_length=MAX_ID_LENGTH),
         received_at=_timestamp(item.get("timestamp"), f"{at}.timestamp"),
         media=media,
         location=location,
@@ -325,6 +333,8 @@ def _recipient(value: dict[str, Any], at: str) -> str:
     )
     if recipient is None:
         raise BadRequest(f"{at}.metadata.phone_number_id", "missing")
+    if len(recipient) > MAX_ADDRESS_LENGTH:
+        raise BadRequest(f"{at}.metadata.phone_number_id", "too long")
     return recipient
 
 
@@ -336,6 +346,20 @@ def _profile_names(value: dict[str, Any]) -> dict[str, str]:
         for wa_id, profile in profiles
         if isinstance(profile, dict) and isinstance(profile.get("name"), str)
     }
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string in a parsed JSON document, keys included."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def _object(value: Any, at: str) -> dict[str, Any]:
@@ -354,10 +378,18 @@ def _optional_list(container: dict[str, Any], key: str, at: str) -> list[Any]:
     return _list(container, key, at) if key in container else []
 
 
-def _text(container: dict[str, Any], key: str, at: str, allow_empty: bool = False) -> str:
+def _text(
+    container: dict[str, Any],
+    key: str,
+    at: str,
+    allow_empty: bool = False,
+    max_length: int | None = None,
+) -> str:
     value = container.get(key)
     if not isinstance(value, str) or not (value or allow_empty):
         raise BadRequest(f"{at}.{key}", "missing, empty or not a string")
+    if max_length is not None and len(value) > max_length:
+        raise BadRequest(f"{at}.{key}", f"longer than {max_length} characters")
     return value
 
 

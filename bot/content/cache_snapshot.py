@@ -10,7 +10,7 @@ are relative to the `now` the snapshot was built at; `valid_after` and
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from bot import models
+from bot.content.audio import RecordingKey, recordings
 from bot.models.enums import (
     AreaKind,
     BudgetDirection,
@@ -62,6 +63,7 @@ class BudgetTotals:
 
 @dataclass(frozen=True)
 class DocumentInfo:
+    id: int  # a recording of the document is found by it (bot/content/audio.py)
     type: DocumentType
     fiscal_year: int | None
     title: str
@@ -115,6 +117,7 @@ class DecisionInfo:
 
 @dataclass(frozen=True)
 class EventInfo:
+    id: int  # a recording of the session is found by it (bot/content/audio.py)
     type: EventType
     title: str
     starts_at: datetime  # aware, UTC
@@ -158,6 +161,9 @@ class CommuneSnapshot:
     built_at: datetime
     valid_after: datetime | None  # the snapshot holds for valid_after < now <= valid_until
     valid_until: datetime | None
+    # Paths of the recordings of its documents and sessions, by (kind, item id,
+    # language) (bot/content/audio.py): a hop finds one without a query.
+    recordings: Mapping[RecordingKey, str] = field(default_factory=dict, compare=False)
     # Replies built from this snapshot, by screen, language and year (bot/flows/info_common.py):
     # the snapshot never changes, so neither do they.
     replies: dict[tuple[Any, ...], Any] = field(default_factory=dict, compare=False, repr=False)
@@ -278,6 +284,7 @@ def build_snapshot(
         built_at=now,
         valid_after=max((s for s in starts if s < now), default=None),
         valid_until=min((s for s in starts if s >= now), default=None),
+        recordings=recordings(session, commune.id),
     )
 
 

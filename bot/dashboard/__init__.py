@@ -3,6 +3,7 @@
 from bot.dashboard import audit_views as audit_views  # routes register on import
 from bot.dashboard import auth, nav, views
 from bot.dashboard import broadcasts_views as broadcasts_views  # routes register on import
+from bot.dashboard import content_audio_views as content_audio_views  # routes register on import
 from bot.dashboard import content_io_views as content_io_views  # routes register on import
 from bot.dashboard import content_views as content_views  # routes register on import
 from bot.dashboard import events_views as events_views  # routes register on import

@@ -86,16 +86,16 @@ def _variables(raw: object) -> dict[str, str]:
 def check(values: Mapping[str, Any], now: datetime | None = None) -> Draft:
     """Check form or API values; FormInvalid names every bad field.
 
-    Values: topic (a Topic value), text_fr (required), text_en, channels (a
+    Values: topic (one of compose.BROADCAST_TOPICS), text_fr (required), text_en, channels (a
     list, or "sms,whatsapp"), whatsapp_template, template_variables
     ("KEY=value" lines or a mapping), scheduled_at (local "YYYY-MM-DDTHH:MM",
     blank for now), urgent ("on"/"1"/"true": goes even in quiet hours).
     """
     errors: dict[str, str] = {}
-    try:
+    topic = Topic.ALL
+    if text(values, "topic") in compose.BROADCAST_TOPICS:
         topic = Topic(text(values, "topic"))
-    except ValueError:
-        topic = Topic.ALL
+    else:
         errors["topic"] = _error("topic")
     texts = {language: text(values, name) for language, name in TEXT_FIELDS.items()}
     if not texts["fr"]:

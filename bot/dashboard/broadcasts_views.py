@@ -13,7 +13,7 @@ from flask import g, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 
-from bot.broadcasts.compose import MAX_TEXT, Estimate, message_text
+from bot.broadcasts.compose import BROADCAST_TOPICS, MAX_TEXT, Estimate, message_text
 from bot.dashboard import broadcast_edit, nav
 from bot.dashboard.blueprint import bp
 from bot.dashboard.forms import FormInvalid
@@ -136,7 +136,7 @@ def _compose_page(
         values=values,
         errors=errors or {},
         preview=preview,
-        topics=list(Topic),
+        topics=list(BROADCAST_TOPICS),
         channels=[Channel.SMS, Channel.WHATSAPP],
         max_text=MAX_TEXT,
     )

@@ -11,7 +11,8 @@ sends it, or to ints and bools as JSON does. On create, a blank `key` is made
 from the title and a missing `sample` means false; on update a missing `sample`
 keeps the row's flag. A row is sample data only when the staff says so: a form
 shows the box, an import reads the file's required `sample` column. Deleting is allowed for every
-kind: no table refers to these rows, and the audit row keeps the whole row.
+kind: no table refers to these rows, and the audit row keeps the whole row; a
+deleted document's recordings go with it (`content_audio.remove_all`).
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import audit
+from bot.content.audio import RECORDABLE
 from bot.content.records import ContentError
 from bot.content.sources import RawRecord
+from bot.dashboard import content_audio
 from bot.dashboard.content_check import (
     Checked,
     check,
@@ -124,6 +127,8 @@ def delete(session: Session, staff: StaffUser, commune: Commune, kind: str, row_
     spec = kind_named(kind)
     row = find(session, commune, kind, row_id)
     before = audit.snapshot(row)
+    if kind in RECORDABLE:
+        content_audio.remove_all(session, staff, kind, row_id)
     session.delete(row)
     session.flush()
     audit.record(session, staff, "delete", spec.table, row_id, commune.id, before=before)

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
+from bot.contacts import contact_id_for
 from bot.i18n import t
 from bot.models.enums import Channel
 
@@ -24,6 +25,20 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file a WhatsApp reply carries after its text: a chart, a document.
+
+    SMS and USSD ignore it (their text stands alone); the WhatsApp renderer
+    sends it as an image or document message, or as a link when
+    `content_type` is None (no file a provider could fetch and show).
+    """
+
+    url: str  # absolute, or an app path (/media/charts/...) made absolute when sent
+    caption: str  # already in the reply's language, sample label included
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
 class Reply:
     text: str
     options: tuple[Option, ...] = ()
@@ -32,6 +47,11 @@ class Reply:
     content: bool = False
     # Nothing more to ask: the USSD session ends (END), the conversation resets.
     end: bool = False
+    # Voice: a recording of this content in the caller's language (an app path
+    # such as /media/audio/...), played instead of reading the text aloud.
+    audio: str | None = None
+    # WhatsApp: charts and documents sent with the text (bot/channels/render.py).
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -43,7 +63,8 @@ class Answer:
     location: dict[str, Any] | None = None
 
 
-@dataclass
+# Neither repr nor eq: both would read `contact_id`, and so create the contact.
+@dataclass(repr=False, eq=False)
 class Context:
     """What a step may know and change; `data` and `draft` are saved between turns.
 
@@ -53,7 +74,9 @@ class Context:
     """
 
     session: Session
-    contact_id: int
+    # None for a caller not yet in the database (USSD): reading `contact_id`
+    # creates the contact of `phone` then, so browsing menus writes nothing.
+    contact_id: int | None
     channel: Channel
     lang: str
     commune_slug: str | None
@@ -65,6 +88,26 @@ class Context:
     # Set by the step that recorded a political poll's answer: the message that
     # carried it is not kept word for word (bot/participation/polls.py).
     private_answer: bool = False
+    phone: str | None = None
+
+    @property
+    def known_contact_id(self) -> int | None:
+        """The contact's id if the contact exists, without creating it."""
+        return self._contact_id
+
+    def _get_contact_id(self) -> int:
+        if self._contact_id is None:
+            if self.phone is None:
+                raise LookupError("a context without a contact needs the phone to create one")
+            self._contact_id = contact_id_for(self.session, self.phone, self.channel)
+        return self._contact_id
+
+    def _set_contact_id(self, value: int | None) -> None:
+        self._contact_id = value
+
+
+# The dataclass's __init__ assigns `contact_id`, through this property.
+Context.contact_id = property(Context._get_contact_id, Context._set_contact_id)  # type: ignore[assignment,method-assign]
 
 
 @dataclass(frozen=True)

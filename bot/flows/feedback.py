@@ -4,7 +4,8 @@ The flow asks only what is missing, in this order: category, arrondissement,
 quartier, description, photo and position (WhatsApp only), anonymity. `AVIS
 <text>` brings the description, and often the category with it ("les
 ordures ne sont pas ramassées" is assainissement), so the citizen answers
-two or three questions instead of six.
+two or three questions instead of six. A caller cannot type: after the
+category, the message is recorded instead (bot/voice.py files the ticket).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ MIN_TEXT_LETTERS = 5
 ARRONDISSEMENT_WORD = " arrondissement"
 UNKNOWN_AREA = "unknown"
 DONE = "done"
+RECORD_STEP = "feedback.record"
 
 
 def start(ctx: Context, answer: Answer) -> str:
@@ -64,6 +66,8 @@ def next_step(ctx: Context) -> str:
     draft = ctx.draft
     if "category" not in draft:
         return "feedback.category"
+    if ctx.channel is Channel.VOICE:
+        return RECORD_STEP
     if "area" not in draft:
         return "feedback.area"
     if "quartier" not in draft and draft["area"] != UNKNOWN_AREA:
@@ -206,6 +210,21 @@ class Attachments:
         if answer.location:
             ctx.draft["location"] = answer.location
         return Stay(t("feedback.attach_received", ctx.lang))
+
+
+class Recording:
+    """Voice: the message spoken after the beep. bot/voice.py renders it as <Record>
+    and files the ticket when AT posts the recording, never before."""
+
+    free_text = False
+    needs_commune = True
+
+    def prompt(self, ctx: Context) -> Reply:
+        return Reply(text=t("voice.record_prompt", ctx.lang))
+
+    def handle(self, ctx: Context, answer: Answer) -> Transition:
+        # Never reached: a recording is not an answer to a step (bot/voice.py).
+        return Stay()
 
 
 class Anonymity:
@@ -360,6 +379,7 @@ STEPS: dict[str, Step] = {
     "feedback.quartier": Quartier(),
     "feedback.text": Description(),
     "feedback.attach": Attachments(),
+    RECORD_STEP: Recording(),
     "feedback.anonymous": Anonymity(),
     "feedback.done": Filed(),
     "feedback.limit": LastWord("feedback.limit"),

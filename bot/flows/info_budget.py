@@ -1,8 +1,20 @@
-"""Money screens: the budget, the compte administratif, the PTA projects, the contracts."""
+"""Money screens: the budget, the compte administratif, the PTA projects, the contracts.
+
+On WhatsApp the budget answer carries its chart, and the compte administratif
+and the PTA their document (`Reply.attachments`); SMS and USSD show the text alone.
+"""
 
 from __future__ import annotations
 
-from bot.flows.base import Option
+import functools
+from collections.abc import Callable
+from dataclasses import replace
+from urllib.parse import urlsplit
+
+from bot.charts import chart_path
+from bot.charts.data import budget_chart
+from bot.content.cache import CommuneSnapshot, DocumentInfo, snapshot
+from bot.flows.base import Attachment, Context, Option, Reply
 from bot.flows.info_common import Page, capitalized, join, screen, shortened
 from bot.i18n import format_amount, format_date, format_percent
 from bot.models.enums import BudgetPhase, DocumentType, ProjectStatus
@@ -17,15 +29,46 @@ SUMMARY_LIMIT = 200
 SHOW_PROGRESS = (ProjectStatus.IN_PROGRESS, ProjectStatus.SUSPENDED)
 
 
+def with_attachments(
+    show: Callable[[Context], Reply], attach: Callable[[Page], tuple[Attachment, ...]]
+) -> Callable[[Context], Reply]:
+    """The screen `show`, its content reply carrying what `attach` finds.
+
+    Kept in the snapshot beside the reply it extends, and built again when
+    `show` answers with another reply (the content changed): a USSD hop gets
+    the very same Reply object each time, and its rendered pages stay cached.
+    """
+
+    @functools.wraps(show)
+    def run(ctx: Context) -> Reply:
+        reply = show(ctx)
+        snap = snapshot(ctx.session, ctx.commune_slug) if ctx.commune_slug else None
+        if snap is None or not reply.content:
+            return reply
+        key = (run, ctx.lang, str(ctx.data.get("year")))
+        cached = snap.replies.get(key)
+        if cached is None or cached[0] is not reply:
+            cached = (reply, replace(reply, attachments=attach(Page(ctx, snap))))
+            snap.replies[key] = cached
+        return cached[1]
+
+    return run
+
+
+def budget_year(snap: CommuneSnapshot, requested: int | None) -> int:
+    """The year a budget answer shows: the one asked for, else the latest voted."""
+    if requested in snap.years:
+        return requested
+    return max(snap.voted_years or snap.years)
+
+
 @screen("info.budget.title")
-def budget(page: Page) -> list[Option]:
+def _budget(page: Page) -> list[Option]:
     snap, lang = page.snap, page.lang
     if not snap.years:
         page.add(page.t("info.budget.none", commune=snap.name))
         return []
-    year = page.requested_year()
-    if year not in snap.years:
-        year = max(snap.voted_years or snap.years)
+    year = budget_year(snap, page.requested_year())
     voted = snap.budget(year, BudgetPhase.VOTED)
     executed = snap.budget(year, BudgetPhase.EXECUTED)
     if voted is None:
@@ -74,15 +117,38 @@ def budget(page: Page) -> list[Option]:
     ]
 
 
-@screen("info.ca.title")
-def compte_administratif(page: Page) -> None:
-    snap, lang = page.snap, page.lang
+def _chart(page: Page) -> tuple[Attachment, ...]:
+    snap = page.snap
+    if not snap.years:
+        return ()
+    year = budget_year(snap, page.requested_year())
+    chart = budget_chart(snap, year)
+    if chart is None:
+        return ()
+    caption = page.t("whatsapp_media.chart.caption", year=year, of_commune=page.of_commune)
+    if chart.sample:
+        caption = f"{caption} ({page.t('sample.label')})"
+    return (Attachment(chart_path(snap.slug, year, page.lang), caption, "image/png"),)
+
+
+budget = with_attachments(_budget, _chart)
+
+
+def _account(snap: CommuneSnapshot, requested: int | None) -> DocumentInfo | None:
+    """The compte administratif of the year asked for, else the latest."""
     accounts = [d for d in snap.documents if d.type == DocumentType.COMPTE_ADMINISTRATIF]
-    if not accounts:
+    return next(
+        (d for d in accounts if d.fiscal_year == requested), accounts[0] if accounts else None
+    )
+
+
+@screen("info.ca.title")
+def _compte_administratif(page: Page) -> None:
+    snap, lang = page.snap, page.lang
+    doc = _account(snap, page.requested_year())
+    if doc is None:
         page.add(page.t("info.ca.none", commune=snap.name))
         return
-    year = page.requested_year()
-    doc = next((d for d in accounts if d.fiscal_year == year), accounts[0])
     if doc.fiscal_year is None:
         heading = page.t("info.ca.heading_undated", of_commune=page.of_commune)
     else:
@@ -106,16 +172,50 @@ def compte_administratif(page: Page) -> None:
         page.add(page.t("info.ca.no_url"), doc)
 
 
+def sendable(doc: DocumentInfo) -> bool:
+    """Whether a provider can fetch the document and show it as a file in the chat.
+
+    A PDF over https, from real content: the links of the sample documents are
+    invented, and a file the provider cannot fetch fails the whole message.
+    """
+    if not doc.url or doc.is_sample:
+        return False
+    parts = urlsplit(doc.url)
+    return parts.scheme == "https" and parts.path.lower().endswith(".pdf")
+
+
+def _document(doc: DocumentInfo | None, link: bool) -> tuple[Attachment, ...]:
+    """The document as a file when it can be one; else as a link when `link`."""
+    if doc is None or not doc.url:
+        return ()
+    if sendable(doc):
+        return (Attachment(doc.url, doc.title, "application/pdf"),)
+    return (Attachment(doc.url, doc.title),) if link else ()
+
+
+def _account_file(page: Page) -> tuple[Attachment, ...]:
+    # The answer's text already gives the link: only the file is added.
+    return _document(_account(page.snap, page.requested_year()), link=False)
+
+
+compte_administratif = with_attachments(_compte_administratif, _account_file)
+
+
+def projects_year(snap: CommuneSnapshot, requested: int | None) -> int | None:
+    """The year a projects answer shows: the one asked for, else the latest; None: no project."""
+    years = {p.fiscal_year for p in snap.projects}
+    if not years:
+        return None
+    return requested if requested in years else max(years)
+
+
 @screen("info.projects.title")
-def projects(page: Page) -> None:
+def _projects(page: Page) -> None:
     snap = page.snap
-    if not snap.projects:
+    year = projects_year(snap, page.requested_year())
+    if year is None:
         page.add(page.t("info.projects.none", commune=snap.name))
         return
-    years = {p.fiscal_year for p in snap.projects}
-    year = page.requested_year()
-    if year not in years:
-        year = max(years)
     chosen = [p for p in snap.projects if p.fiscal_year == year]  # largest budget first
     page.add(page.t("info.projects.heading", year=year, of_commune=page.of_commune), *chosen)
     for project in chosen[:MAX_PROJECTS]:
@@ -134,6 +234,19 @@ def projects(page: Page) -> None:
         page.add(page.t("info.projects.more_one"))
     elif rest > 1:
         page.add(page.t("info.projects.more", count=rest))
+
+
+def _work_plan(page: Page) -> tuple[Attachment, ...]:
+    # The projects answer does not give the PTA's link: without the file, the link.
+    snap = page.snap
+    year = projects_year(snap, page.requested_year())
+    plan = next(
+        (d for d in snap.documents if d.type == DocumentType.PTA and d.fiscal_year == year), None
+    )
+    return _document(plan, link=True)
+
+
+projects = with_attachments(_projects, _work_plan)
 
 
 @screen("info.contracts.title")

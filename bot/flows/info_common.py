@@ -4,7 +4,9 @@ A screen is a function `(Page) -> options` wrapped by `@screen(title_key)`: the
 wrapper finds the commune's snapshot (bot/content/cache.py), answers politely
 when there is none, and turns the page's lines into a `Reply`. Every line names
 the records it was built from, so the reply says "Données d'exemple" exactly
-when one of them is sample data.
+when one of them is sample data, and the first document or session it names is
+the screen's subject: the reply carries that item's recording, if it has one in
+the citizen's language (bot/content/audio.py), for a voice call to play.
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.numbers import format_decimal
 
-from bot.content.cache import CommuneSnapshot, snapshot
+from bot.content.cache import CommuneSnapshot, DocumentInfo, EventInfo, snapshot
 from bot.flows.base import Context, Option, Reply
-from bot.i18n import DEFAULT_LANGUAGE, resolve_language, t
+from bot.i18n import DEFAULT_LANGUAGE, formatting_language, resolve_language, t, translated
 
 ELLIPSIS = "..."  # GSM-7 as it is
+# The kinds of record a screen can be about one of, by their dashboard names
+# (bot/content/audio.py RECORDABLE): their recordings are uploaded per item.
+SUBJECT_KINDS: dict[type, str] = {DocumentInfo: "documents", EventInfo: "events"}
 
 
 class Page:
@@ -33,6 +38,7 @@ class Page:
         self.lang = resolve_language(ctx.lang)
         self.lines: list[str] = []
         self.sample = False
+        self.subject: tuple[str, int] | None = None  # (kind, id) of the item the screen is about
 
     def t(self, key: str, **params: object) -> str:
         return t(key, self.lang, **params)
@@ -41,6 +47,10 @@ class Page:
         """A line of the reply; `records` are what it says, for the sample label."""
         self.lines.append(text)
         self.sample = self.sample or any(record.is_sample for record in records)
+        if self.subject is None:
+            self.subject = next(
+                ((SUBJECT_KINDS[type(r)], r.id) for r in records if type(r) in SUBJECT_KINDS), None
+            )
 
     @property
     def of_commune(self) -> str:
@@ -55,6 +65,17 @@ class Page:
 
     def text(self) -> str:
         return "\n".join(self.lines)
+
+    def recording(self, title_key: str) -> str | None:
+        """The path of the subject's recording in the page's language; for a language
+        that reads this screen in French (no text of its own), the French recording."""
+        if self.subject is None:
+            return None
+        kind, item_id = self.subject
+        found = self.snap.recordings.get((kind, item_id, self.lang))
+        if found is None and not translated(title_key, self.lang):
+            found = self.snap.recordings.get((kind, item_id, DEFAULT_LANGUAGE))
+        return found
 
     def title(self, key: str) -> str:
         # In the title, not at the end: a long SMS is cut into parts, a USSD
@@ -82,7 +103,11 @@ def screen(title_key: str) -> Callable[[ScreenBuild], Callable[[Context], Reply]
                 page = Page(ctx, snap)
                 options = tuple(build(page) or ())
                 reply = Reply(
-                    title=page.title(title_key), text=page.text(), options=options, content=True
+                    title=page.title(title_key),
+                    text=page.text(),
+                    options=options,
+                    content=True,
+                    audio=page.recording(title_key),
                 )
                 snap.replies[key] = reply
             return reply
@@ -134,7 +159,7 @@ def shortened(text: str, limit: int) -> str:
 def number(value: int, lang: str) -> str:
     """An integer with the language's grouping, in plain spaces: "656 358", "656,358"."""
     try:
-        locale = Locale.parse(lang)
+        locale = Locale.parse(formatting_language(lang))
     except (UnknownLocaleError, ValueError):
         locale = Locale.parse(DEFAULT_LANGUAGE)
     return " ".join(format_decimal(value, format="#,##0", locale=locale).split())

@@ -7,10 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.content.cache import communes
-from bot.flows import info, participate
+from bot.flows import callme, info, participate
 from bot.flows.base import Answer, Context, Go, Option, Reply, Stay, Step, Transition
-from bot.flows.preferences import set_commune, switch_language
+from bot.flows.preferences import LanguageMenu, set_commune
 from bot.i18n import t
+from bot.models.enums import Channel
 
 TOPICS: dict[str, Callable[[Context], Reply]] = {
     "budget": info.budget,
@@ -25,12 +26,14 @@ TOPICS: dict[str, Callable[[Context], Reply]] = {
 }
 
 
-@functools.lru_cache(maxsize=64)  # a few communes times two languages, on every walk
-def _main_menu(commune_name: str, lang: str) -> Reply:
+@functools.lru_cache(maxsize=64)  # a few communes times the languages, on every walk
+def _main_menu(commune_name: str, lang: str, call_me: bool) -> Reply:
     options = [Option(topic, t(f"topic.{topic}", lang)) for topic in TOPICS]
     options.append(Option("participate", t("menu.participate", lang)))
     options.append(Option("communes", t("menu.change_commune", lang)))
     options.append(Option("language", t("menu.language", lang)))
+    if call_me:
+        options.append(Option("callme", t("voice.callme.option", lang)))
     return Reply(title=t("menu.title", lang, commune=commune_name), text="", options=tuple(options))
 
 
@@ -42,16 +45,17 @@ class MainMenu:
         if ctx.commune_slug is None:
             return CHOOSE_COMMUNE.prompt(ctx)
         name = next((c.name for c in communes(ctx.session) if c.slug == ctx.commune_slug), "")
-        return _main_menu(name, ctx.lang)
+        # Appelez-moi on USSD only: its callers may have no credit, SMS and WhatsApp
+        # users can read, and a voice caller is already on the line.
+        return _main_menu(name, ctx.lang, ctx.channel is Channel.USSD)
 
     def handle(self, ctx: Context, answer: Answer) -> Transition:
         if ctx.commune_slug is None:
             return CHOOSE_COMMUNE.handle(ctx, answer)
-        if answer.option in TOPICS or answer.option in ("participate", "communes"):
+        if answer.option in TOPICS or answer.option in ("participate", "communes", "language"):
             return Go(answer.option)
-        if answer.option == "language":
-            switch_language(ctx)
-            return Stay()
+        if answer.option == "callme":
+            return Go(callme.start(ctx))
         return Stay(t("menu.invalid", ctx.lang))
 
 
@@ -95,6 +99,8 @@ CHOOSE_COMMUNE = CommuneMenu()
 STEPS: dict[str, Step] = {
     "main": MainMenu(),
     "communes": CHOOSE_COMMUNE,
+    "language": LanguageMenu(),
     **{topic: TopicScreen(build) for topic, build in TOPICS.items()},
     **participate.STEPS,
+    **callme.STEPS,
 }

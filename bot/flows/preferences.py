@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import bindparam, update
 
+from bot.contacts import create_with_commune
 from bot.content.cache import commune_id
-from bot.flows.base import Context
-from bot.i18n import SUPPORTED_LANGUAGES
+from bot.flows.base import Answer, Context, Go, Option, Reply, Stay, Transition
+from bot.i18n import available_languages, language_name, t
 from bot.models import Contact
 
 
@@ -15,9 +16,25 @@ def set_language(ctx: Context, lang: str) -> None:
     ctx.session.execute(update(Contact).where(Contact.id == ctx.contact_id).values(language=lang))
 
 
-def switch_language(ctx: Context) -> None:
-    """French to English and back (the menu offers the other language)."""
-    set_language(ctx, next(lang for lang in SUPPORTED_LANGUAGES if lang != ctx.lang))
+class LanguageMenu:
+    """Every language with a catalog, each by its own name; the one picked is remembered.
+
+    Reached by LANGUE (any state) and the main menu's Langue option; the main menu
+    follows, in the new language (French wherever that language has no text yet).
+    """
+
+    free_text = False
+    needs_commune = False
+
+    def prompt(self, ctx: Context) -> Reply:
+        options = tuple(Option(code, language_name(code)) for code in available_languages())
+        return Reply(title=t("language.title", ctx.lang), text="", options=options)
+
+    def handle(self, ctx: Context, answer: Answer) -> Transition:
+        if answer.option in available_languages():
+            set_language(ctx, answer.option)
+            return Go("main")
+        return Stay(t("menu.invalid", ctx.lang))
 
 
 _CONTACTS = Contact.__table__
@@ -32,6 +49,10 @@ _SET_COMMUNE = (
 def set_commune(ctx: Context, slug: str) -> None:
     """Remember the commune; `slug` is one of `communes()` (a menu key or a matched name)."""
     ctx.commune_slug = slug
+    chosen = commune_id(ctx.session, slug)
+    if ctx.known_contact_id is None and ctx.phone is not None:
+        ctx.contact_id = create_with_commune(ctx.session, ctx.phone, ctx.channel, chosen)
+        return
     ctx.session.connection().execute(
-        _SET_COMMUNE, {"contact_id": ctx.contact_id, "commune_id": commune_id(ctx.session, slug)}
+        _SET_COMMUNE, {"contact_id": ctx.contact_id, "commune_id": chosen}
     )

@@ -15,7 +15,6 @@ from bot.flows.preferences import set_commune
 from bot.i18n import t
 from bot.matching import Place, fold, match_commune, match_subscription_topic
 from bot.models.enums import Topic
-from bot.outbox import reply_channel
 from bot.participation import subscriptions
 
 _TOPICS = frozenset(topic.value for topic in Topic)
@@ -43,7 +42,7 @@ def _wording(ctx: Context) -> dict[str, str] | None:
     name = next((c.name for c in communes(ctx.session) if c.slug == ctx.commune_slug), None)
     if topic not in _TOPICS or name is None:
         return None
-    channel = reply_channel(ctx.channel)
+    channel = subscriptions.alerts_channel(Topic(topic), ctx.channel)
     return {
         "what": t(f"subscribe.what.{topic}", ctx.lang),
         "of_commune": of_name(name, ctx.lang),

@@ -1,5 +1,6 @@
 """Every model, imported here so `Base.metadata` knows all tables (Alembic reads it)."""
 
+from bot.models.audio import ContentAudio
 from bot.models.content import (
     AgendaItem,
     BudgetLine,
@@ -34,6 +35,7 @@ __all__ = [
     "Commune",
     "Consent",
     "Contact",
+    "ContentAudio",
     "Contract",
     "Decision",
     "Document",

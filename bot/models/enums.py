@@ -32,6 +32,9 @@ class Topic(StrEnum):
     BUDGET = "budget"
     URGENCES = "urgences"
     ALL = "all"
+    # The weekly SMS summary of what changed in the commune: a subscription of its
+    # own, never a broadcast topic, and not part of "all" (bot/participation).
+    DIGEST = "digest"
 
 
 class DocumentType(StrEnum):

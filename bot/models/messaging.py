@@ -60,6 +60,9 @@ class InboundMessage(Base):
     location: Mapped[dict | None] = mapped_column(JSON)
     session_id: Mapped[str | None] = mapped_column(String(128))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    # Set in the transaction that stores the reply: a reply job run again after a
+    # failure (workers/reply.py) answers a message once.
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Broadcast(Timestamps, Base):
@@ -116,6 +119,9 @@ class OutboundMessage(Timestamps, Base):
     channel: Mapped[Channel] = mapped_column(enum_column(Channel, "outbound_channel"))
     provider: Mapped[Provider] = mapped_column(enum_column(Provider, "outbound_provider"))
     text: Mapped[str] = mapped_column(Text)
+    # WhatsApp: a file sent with `text` as its caption, {"url", "content_type"}
+    # (a budget chart, a document); the URL is absolute, as the provider fetches it.
+    media: Mapped[dict | None] = mapped_column(JSON)
     broadcast_id: Mapped[int | None] = mapped_column(
         ForeignKey("broadcasts.id", ondelete="CASCADE")
     )

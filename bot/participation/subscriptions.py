@@ -34,6 +34,11 @@ def wording_version(lang: str) -> str:
     return f"{WORDING_VERSION}:{lang}"
 
 
+def alerts_channel(topic: Topic, channel: Channel) -> Channel:
+    """Where a subscription's messages go: the weekly digest is an SMS wherever one subscribed."""
+    return Channel.SMS if topic is Topic.DIGEST else reply_channel(channel)
+
+
 def is_subscribed(session: Session, contact_id: int, commune_id: int, topic: Topic) -> bool:
     """True when the contact already receives these alerts (active, and not opted out)."""
     found = session.scalar(
@@ -87,7 +92,7 @@ def subscribe(
                 "contact_id": contact_id,
                 "commune_id": commune_id,
                 "topic": topic,
-                "channel": reply_channel(channel),
+                "channel": alerts_channel(topic, channel),
                 "active": True,
                 "created_at": now,
                 "updated_at": now,

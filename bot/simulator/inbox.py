@@ -18,6 +18,9 @@ from bot.i18n import DEFAULT_LANGUAGE, resolve_language
 from bot.models import Contact, OutboundMessage
 from bot.models.enums import MessageStatus
 
+FILE_ICON = "📎 "
+"""Starts the line that shows a WhatsApp file's link under its caption (the page is no phone)."""
+
 PAGE_SIZE = 100
 """Rows read per poll; the page asks again at once when a poll came back full."""
 
@@ -56,6 +59,13 @@ def language_for(session: Session, phone: str, default: str = DEFAULT_LANGUAGE) 
     return resolve_language(chosen or default)
 
 
+def shown(text: str, media: dict | None) -> str:
+    """A message as the page shows it: its text, and a file's link under its caption."""
+    if media is None:
+        return text
+    return f"{text}\n{FILE_ICON}{media['url']}" if text else FILE_ICON + media["url"]
+
+
 def received_since(session: Session, phone: str, after: int) -> Poll:
     """Messages to `phone` handed over, among the rows with an id above `after`."""
     rows = session.execute(
@@ -63,6 +73,7 @@ def received_since(session: Session, phone: str, after: int) -> Poll:
             OutboundMessage.id,
             OutboundMessage.channel,
             OutboundMessage.text,
+            OutboundMessage.media,
             OutboundMessage.broadcast_id,
             OutboundMessage.status,
             OutboundMessage.sent_at,
@@ -87,7 +98,7 @@ def received_since(session: Session, phone: str, after: int) -> Poll:
                 Received(
                     id=row.id,
                     channel=row.channel.value,
-                    text=row.text,
+                    text=shown(row.text, row.media),
                     broadcast=row.broadcast_id is not None,
                     at=moment.isoformat() if moment else "",
                 )

@@ -59,6 +59,9 @@ DASHBOARD: dict[tuple[str, str], Capability | str] = {
     ("dashboard.content_import_page", "GET"): C,
     ("dashboard.content_import_page", "POST"): C,
     ("dashboard.content_import_confirm", "POST"): C,
+    ("dashboard.content_audio_page", "GET"): C,
+    ("dashboard.content_audio_page", "POST"): C,
+    ("dashboard.content_audio_delete", "POST"): C,
     ("dashboard.events", "GET"): R,
     ("dashboard.event", "GET"): R,
     ("dashboard.event_new", "GET"): C,
@@ -84,7 +87,12 @@ DASHBOARD: dict[tuple[str, str], Capability | str] = {
 """(endpoint, method) -> what the staff needs in the commune of the URL."""
 
 UNSCOPED = {"dashboard.login", "dashboard.logout", "dashboard.static", "dashboard.overview"}
-DESTRUCTIVE = {"dashboard.content_delete", "dashboard.polls_close", "dashboard.broadcast_control"}
+DESTRUCTIVE = {
+    "dashboard.content_delete",
+    "dashboard.content_audio_delete",
+    "dashboard.polls_close",
+    "dashboard.broadcast_control",
+}
 ROLES = ["viewer", "agent", "editor", "admin", NATIONAL]
 
 

@@ -153,6 +153,31 @@ def test_single_message_stuck_queued_is_queued_again(
     assert delivered_numbers(fake_at) == [contact.phone_e164]
 
 
+def test_a_call_in_doubt_is_failed_never_placed_again_nor_matched_to_an_sms_report(
+    app, client, session, subscriber
+) -> None:
+    from bot.models.enums import Channel
+    from bot.outbox import new_message
+
+    contact = subscriber()
+    row = new_message(session, contact, Channel.VOICE, Provider.AFRICASTALKING, "")
+    row.status = MessageStatus.SENDING
+    session.commit()
+    # An SMS report for the same number, which the sweeper would adopt for an SMS row.
+    report = {"id": "ATXid_sms", "status": "Success", "phoneNumber": contact.phone_e164}
+    assert client.post("/webhooks/at/delivery", data=report).status_code == 200
+    report_memory.raise_watermark(Provider.AFRICASTALKING, utcnow() + 2 * REPORT_ORDER_MARGIN)
+    swept = sweep(session, now=_later(app, "SWEEP_IN_DOUBT_SECONDS"))
+    assert (swept.adopted, swept.resent, swept.failed) == (0, 0, 1)
+    session.expire_all()
+    settled = session.get(OutboundMessage, row.id)
+    assert (settled.status, settled.error_code, settled.external_id) == (
+        MessageStatus.FAILED,
+        GAVE_UP,
+        None,
+    )
+
+
 def test_broadcast_sweep_runs_in_one_worker_per_interval(
     app, session, fake_at, subscriber, broadcast
 ) -> None:
