@@ -25,7 +25,7 @@ from pathlib import Path
 
 import requests
 
-from bench import broadcast, faults_web, soak
+from bench import broadcast, faults_web, fuzz, soak
 from bench.load import FormFactory, LoadResult, hammer
 
 ROOT = Path(__file__).parent.parent
@@ -229,6 +229,7 @@ def main() -> None:
     broadcasts = broadcast.measure()
     web_faults = faults_web.measure()
     soaked = soak.measure()
+    fuzzed = fuzz.measure()
     ours, bare = results["ours"], results["bare"]
     ours_rss, bare_rss = rss["ours"], rss["bare"]
 
@@ -256,9 +257,10 @@ def main() -> None:
         f"- machine: {os.cpu_count()} cores, {memory:.0f} GiB, {platform.platform()}",
         f"- Python {platform.python_version()}, Flask {version('flask')}, "
         f"gunicorn {version('gunicorn')}, SQLAlchemy {version('sqlalchemy')}",
-        f"- load: {THREADS} keep-alive client threads x {REQUESTS_PER_THREAD} requests on "
+        f"- load: {THREADS} client threads x {REQUESTS_PER_THREAD} requests on "
         f"loopback; server: gunicorn {' '.join(GUNICORN).replace(str(ROOT) + '/', '')};"
-        " SQLite and the embedded Redis",
+        " SQLite and the embedded Redis; gunicorn.conf.py closes each connection after its"
+        " answer (keepalive 0), so each request is accepted by whichever worker is free",
         f"- each figure: the median of {ROUNDS} rounds, ours and the baseline interleaved",
         f"- errors: {errors}",
         "- baseline: bare Flask (bench/bare_app.py) answering the same paths with the same"
@@ -292,6 +294,7 @@ def main() -> None:
         *broadcast.lines(broadcasts),
         *faults_web.lines(web_faults),
         *soak.lines(soaked),
+        *fuzz.lines(fuzzed),
     ]
     RESULTS.write_text("\n".join(lines))
     print("\n".join(lines))

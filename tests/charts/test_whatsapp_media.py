@@ -105,9 +105,8 @@ def test_the_chart_follows_the_year_and_language_asked(
     assert media == [PUBLIC + chart_path("cotonou", 2024, "en")]
 
 
-def test_a_real_compte_administratif_goes_as_a_document(
-    app, client, session, communes, run_jobs, twilio
-) -> None:
+def _real_compte_administratif(session, communes) -> str:
+    """A compte administratif of Cotonou that is not sample content; its URL."""
     url = "https://mairie-cotonou.bj/documents/compte-administratif-2026.pdf"
     session.add(
         models.Document(
@@ -120,6 +119,13 @@ def test_a_real_compte_administratif_goes_as_a_document(
         )
     )
     session.commit()
+    return url
+
+
+def test_a_real_compte_administratif_goes_as_a_document(
+    app, client, session, communes, run_jobs, twilio
+) -> None:
+    url = _real_compte_administratif(session, communes)
     ask_on_whatsapp(client, run_jobs, "compte administratif cotonou 2026")
     text, document = (r.form for r in twilio.requests_to("/Messages.json"))
     assert url in text["Body"] and "MediaUrl" not in text
@@ -199,18 +205,7 @@ def _meta_message(text: str) -> bytes:
 def test_meta_gets_an_image_message_then_a_document_message(
     app, client, session, communes, run_jobs
 ) -> None:
-    url = "https://mairie-cotonou.bj/documents/compte-administratif-2026.pdf"
-    session.add(
-        models.Document(
-            commune_id=communes["cotonou"].id,
-            type=DocumentType.COMPTE_ADMINISTRATIF,
-            fiscal_year=2026,
-            title="Compte administratif 2026",
-            url=url,
-            is_sample=False,
-        )
-    )
-    session.commit()
+    url = _real_compte_administratif(session, communes)
     with FakeProvider() as meta:
         meta.answer(
             "/messages", lambda _r: Answer(200, {"messages": [{"id": f"wamid.{next(_ids)}"}]})

@@ -7,12 +7,11 @@ machinery and the worker are real.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -36,35 +35,13 @@ from bot.models.types import utcnow
 from bot.participation import digest
 from bot.participation.digest import Item, WeekNews
 from bot.redis import get_queue
-from tests.fakes.provider import Answer, FakeProvider, Recorded
+from tests.broadcasts.conftest import BULK
+from tests.fakes.provider import FakeProvider
 from tests.participation.dialog import UssdPhone, message
 from workers.digest import JOB, enqueue_if_due
 
 PORTO_NOVO = ZoneInfo("Africa/Porto-Novo")
-BULK = "/version1/messaging"
 _numbers = itertools.count(1)
-
-
-def _accepted(request: Recorded) -> Answer:
-    recipients = [
-        {"statusCode": 101, "number": n, "status": "Success", "messageId": f"ATXid_{n[1:]}"}
-        for n in request.form["to"].split(",")
-    ]
-    return Answer(201, {"SMSMessageData": {"Message": "Sent", "Recipients": recipients}})
-
-
-@pytest.fixture
-def fake_at(app: Flask) -> Iterator[FakeProvider]:
-    with FakeProvider() as fake:
-        fake.answer(BULK, _accepted)
-        # Quiet hours off: the test may run at night.
-        app.config.update(
-            AT_USERNAME="communes",
-            AT_API_KEY="at-test-key",
-            AT_API_BASE_URL=fake.url,
-            QUIET_HOURS="00:00-00:00",
-        )
-        yield fake
 
 
 @pytest.fixture
