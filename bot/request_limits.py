@@ -11,7 +11,8 @@ form parser then read that copy), and one byte beyond it means it was too large.
 
 JSON nested a few thousand levels deep makes the parser raise RecursionError,
 which `request.get_json` does not treat as malformed JSON: it would be a 500.
-So would `<int:...>` past 2**63 - 1, which the database driver cannot bind.
+So would `<int:...>` past an INTEGER key's 2**31 - 1, which PostgreSQL refuses to
+compare with the key (and past 2**63 SQLite cannot even bind).
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
-MAX_PATH_INTEGER = 2**63 - 1
-"""The largest BIGINT; a larger id in a path is a 404."""
+MAX_PATH_INTEGER = 2**31 - 1
+"""The largest id a primary key holds (INTEGER: PostgreSQL's int4); a larger id in a
+path matches no row, and PostgreSQL would refuse to compare it (a 500): 404."""
 
 
 def refuse_oversized_body() -> None:
@@ -69,8 +71,18 @@ class PathInteger(IntegerConverter):
         return number
 
 
+def refuse_nul_in_path() -> None:
+    """App `before_request`: 404 for a path holding a NUL, which no slug or id holds.
+
+    PostgreSQL refuses NUL in any text it is asked to compare (a 500 otherwise).
+    """
+    if "\x00" in request.path:
+        abort(404)
+
+
 def init_app(app: Flask) -> None:
     """Before any blueprint registers: its rules take the converter of the moment."""
     app.url_map.converters["int"] = PathInteger
     app.json = JSONProvider(app)
     app.before_request(refuse_oversized_body)
+    app.before_request(refuse_nul_in_path)

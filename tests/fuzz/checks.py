@@ -118,7 +118,7 @@ def paths(route: Route, **given: st.SearchStrategy) -> st.SearchStrategy[str]:
         if argument.name in given:
             parts[argument.name] = given[argument.name]
         elif argument.kind == "int":
-            # Past 2**63 a database integer overflows: that must be a 404, not a crash.
+            # Past 2**31 - 1 an INTEGER key overflows: that must be a 404, not a crash.
             parts[argument.name] = st.integers(1, 3) | st.integers(0, 10**30)
         elif argument.kind == "any":
             parts[argument.name] = st.sampled_from(argument.choices)

@@ -138,11 +138,12 @@ def test_json_nested_too_deeply_is_a_400(client, admin_token) -> None:
 
 
 def test_ids_past_a_database_integer_are_a_404(client, admin_token) -> None:
-    """2**63 and beyond: no row has such an id, and SQLite cannot even bind it."""
+    """Past 2**31 - 1 no row has such an id: PostgreSQL refuses to compare an INTEGER
+    key with it, and past 2**63 SQLite cannot even bind it."""
     with_ids = [route for route in API if any(a.kind == "int" for a in route.arguments)]
     assert with_ids
     for route in with_ids:
-        for huge in (2**63, 10**30):
+        for huge in (2**31, 2**63, 10**30):
             values = {a.name: huge for a in route.arguments if a.kind == "int"}
             response = client.open(
                 checks.build_path(route, {**checks.SIMPLE_VALUES, **values}),
@@ -152,3 +153,10 @@ def test_ids_past_a_database_integer_are_a_404(client, admin_token) -> None:
             )
             check_api_answer(response)
             assert response.status_code == 404, (route.id, huge)
+
+
+def test_a_nul_in_a_path_is_a_404_before_any_query(client, admin_token) -> None:
+    """PostgreSQL refuses a NUL in text it compares: a slug holding one would be a 500."""
+    for path in ("/api/v1/cot%00onou/documents", "/dashboard/cot%00onou/"):
+        response = client.get(path, headers=bearer(admin_token))
+        assert response.status_code == 404, path
