@@ -1,13 +1,23 @@
 """Gunicorn settings of the web process, read by the Procfile's command and `make bench`."""
 
 import gc
+import multiprocessing
+import os
 
-# Close each connection after its answer. With keep-alive, a client's connections
-# stay with the worker that accepted them: under a USSD load one worker took most
-# of them and ran at a full core while the other idled, and a hop waited behind
-# its neighbours (bench/RESULTS.md). Accepting anew for every request spreads the
-# requests over the workers; a connection on loopback or from the platform's
-# router costs far less than a hop.
+# Processes, one request at a time each. A USSD hop or a webhook is about a
+# millisecond of Python and a few Redis round trips: threads of one process
+# would only take turns at the GIL, and that turn-taking cost more than the hop
+# (bench/RESULTS.md: 4 threads a process served a USSD walk at 0.5 of bare
+# Flask's rate, one thread a process at 0.65). Twice the cores plus one keeps a
+# core busy while another process waits on Redis or the database; WEB_CONCURRENCY
+# sets another count, as hosting platforms do.
+worker_class = "sync"
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2 * multiprocessing.cpu_count() + 1)
+
+# Close each connection after its answer, so each request is accepted by
+# whichever process is free: a kept-alive connection stays with one process
+# while others idle (bench/RESULTS.md). A connection on loopback or from the
+# platform's router costs far less than a hop.
 keepalive = 0
 
 

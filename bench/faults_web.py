@@ -156,9 +156,9 @@ def sqlite_locked() -> WebFault:
     return WebFault(
         "SQLite write-locked by another process",
         "SQLite",
-        "messages 200 (buffered in Redis), USSD menus as usual (reads go on) but a hop that"
-        " writes (a new caller's commune choice) the polite END once the 5 s busy timeout is"
-        " out",
+        "messages 200 (buffered in Redis), USSD menus as usual (reads go on); a new"
+        " caller's commune choice waits the autocommit engine's 1 s busy timeout, then the"
+        " walk goes on without storing it",
         begin,
         end,
     )

@@ -31,12 +31,9 @@ from bench.load import FormFactory, LoadResult, hammer
 ROOT = Path(__file__).parent.parent
 RESULTS = ROOT / "bench" / "RESULTS.md"
 # --preload: every worker is ready before the load starts. Without it the first
-# worker to boot accepts all the keep-alive connections and the other idles,
-# which halved our figures in some runs (bare Flask boots too fast to show it).
-GUNICORN = [
-    "--config", str(ROOT / "gunicorn.conf.py"),
-    "--workers", "2", "--threads", "4", "--preload", "--log-level", "warning",
-]  # fmt: skip
+# worker to boot takes the first requests while the others still import.
+# Workers and worker class come from gunicorn.conf.py, as in production.
+GUNICORN = ["--config", str(ROOT / "gunicorn.conf.py"), "--preload", "--log-level", "warning"]
 THREADS, REQUESTS_PER_THREAD = 8, 500
 ROUNDS = 3
 TARGETS = {"ours": "bot:create_app()", "bare": "bench.bare_app:create_app()"}

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from bot import api, cli, dashboard, db, health, media, request_limits, simulator
+from bot import api, cli, cookie_sessions, dashboard, db, health, media, request_limits, simulator
 from bot import redis as redis_ext
 from bot.channels import views as webhooks
 from bot.charts import views as chart_views
@@ -34,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # checked against the public URL rebuilt from them.
     app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
+    cookie_sessions.init_app(app)
     db.init_app(app)
     redis_ext.init_app(app)
     register_error_handlers(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Insert, bindparam, select
+from sqlalchemy import Connection, Engine, Insert, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -72,12 +72,25 @@ def profile(session: Session, contact_id: int) -> Profile:
 
 
 def find_profile(session: Session, phone: str) -> Profile | None:
-    """The profile of `phone`, or None for a number never seen: nothing is written.
+    """The profile of `phone`, or None for a number never seen: nothing is written."""
+    return _profile_on(session.connection(), phone)
 
-    On the connection, not through the ORM: this runs on the first hop of every
-    USSD session, and the ORM's result machinery costs more than the query.
+
+def read_profile(autocommit: Engine, phone: str) -> Profile | None:
+    """`find_profile` on a connection of its own, outside any transaction.
+
+    The first hop of every USSD session reads it, and nothing else of the hop
+    needs the database: a session and its transaction would cost more than
+    the query.
     """
-    row = session.connection().execute(_BY_PHONE, {"key": phone}).first()
+    with autocommit.connect() as connection:
+        return _profile_on(connection, phone)
+
+
+def _profile_on(connection: Connection, phone: str) -> Profile | None:
+    # On the connection, not through the ORM: the ORM's result machinery costs
+    # more than the query.
+    row = connection.execute(_BY_PHONE, {"key": phone}).first()
     return Profile(*row) if row is not None else None
 
 
@@ -93,10 +106,25 @@ def _upsert_commune(dialect: Any) -> Insert:
     insert = dialect.insert(_CONTACTS)
     return insert.on_conflict_do_update(
         index_elements=["phone_e164"], set_={"commune_id": insert.excluded.commune_id}
-    ).returning(_CONTACTS.c.id)
+    )
 
 
-_WITH_COMMUNE = {"postgresql": _upsert_commune(postgresql), "sqlite": _upsert_commune(sqlite)}
+_STORE_COMMUNE = {"postgresql": _upsert_commune(postgresql), "sqlite": _upsert_commune(sqlite)}
+_WITH_COMMUNE = {name: upsert.returning(_CONTACTS.c.id) for name, upsert in _STORE_COMMUNE.items()}
+
+
+def store_commune(autocommit: Engine, phone: str, channel: Channel, commune_id: int) -> None:
+    """`create_with_commune` as one statement committed by itself, outside any session.
+
+    Choosing the commune is the one write of the USSD walk every citizen
+    makes. Alone in its transaction, the statement takes SQLite's write lock
+    and commits within one call into SQLite, with no Python code in between
+    that another thread could hold up; the contact's id is read when a later
+    step needs it (Context.contact_id).
+    """
+    with autocommit.connect() as connection:
+        values = {"phone_e164": phone, "preferred_channel": channel, "commune_id": commune_id}
+        connection.execute(_STORE_COMMUNE[connection.dialect.name], values)
 
 
 def create_with_commune(session: Session, phone: str, channel: Channel, commune_id: int) -> int:

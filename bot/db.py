@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any
 
 from flask import Flask, current_app
 from flask.globals import app_ctx
@@ -29,16 +30,26 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def _enable_sqlite_foreign_keys(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    # WAL lets the web process read while the worker writes.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    # Durable across a crash of the app; only an OS crash or power cut may lose
-    # the last commits. Without it every webhook waits for an fsync.
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+SQLITE_BUSY_TIMEOUT_MS = 5000
+"""How long a SQLite writer waits for another's write lock before it gives up."""
+AUTOCOMMIT_BUSY_TIMEOUT_MS = 1000
+"""The same for the autocommit engine's lone writes, made while a caller waits: a
+USSD hop goes on without its write rather than hold up the callers queued behind."""
+
+
+def _sqlite_settings(busy_timeout_ms: int) -> Callable[[Any, Any], None]:
+    def configure(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # WAL lets the web process read while the worker writes.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # Durable across a crash of the app; only an OS crash or power cut may lose
+        # the last commits. Without it every webhook waits for an fsync.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.close()
+
+    return configure
 
 
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 3
@@ -60,10 +71,13 @@ def write_lock(session: Session) -> AbstractContextManager[object]:
     return _SQLITE_WRITE_LOCKS.setdefault(str(bind.url), threading.Lock())
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(
+    url: str, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS, **options: Any
+) -> Engine:
+    """The engine of `url`; `options` go to `create_engine` (an isolation level)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
-        event.listen(engine, "connect", _enable_sqlite_foreign_keys)
+        engine = create_engine(url, connect_args={"check_same_thread": False}, **options)
+        event.listen(engine, "connect", _sqlite_settings(busy_timeout_ms))
         return engine
     parsed = make_url(url)
     connect_args: dict[str, int] = {}
@@ -72,7 +86,12 @@ def make_engine(url: str) -> Engine:
         # a webhook must give up (and answer 503 or USSD's polite END) long before.
         connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_SECONDS
     return create_engine(
-        url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        connect_args=connect_args,
+        **options,
     )
 
 
@@ -84,6 +103,14 @@ def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     app.extensions["db_engine"] = engine
+    # A pool of its own: connections set to autocommit once, when they open,
+    # where switching a shared connection back and forth costs more than the
+    # statements run on it (bot/contacts.py).
+    app.extensions["db_autocommit"] = make_engine(
+        app.config["DATABASE_URL"],
+        busy_timeout_ms=AUTOCOMMIT_BUSY_TIMEOUT_MS,
+        isolation_level="AUTOCOMMIT",
+    )
     # One session per app context (not per thread): a job run inside a test's
     # context, or a nested context, gets its own session and leaves others alone.
     app.extensions["db_session"] = scoped_session(factory, scopefunc=_app_context_id)
@@ -93,8 +120,23 @@ def init_app(app: Flask) -> None:
         app.extensions["db_session"].remove()
 
 
+def dispose_engines(app: Flask) -> None:
+    """Close every pooled connection of the app's engines (tests, before a database goes)."""
+    app.extensions["db_engine"].dispose()
+    app.extensions["db_autocommit"].dispose()
+
+
 def get_engine() -> Engine:
     return current_app.extensions["db_engine"]
+
+
+def get_autocommit_engine() -> Engine:
+    """The app's engine with every statement its own transaction: one statement, no BEGIN/COMMIT.
+
+    For a lone read or write on a path answered while a caller waits (a USSD
+    hop), where a session's transaction costs more than the statement.
+    """
+    return current_app.extensions["db_autocommit"]
 
 
 def get_session() -> Session:

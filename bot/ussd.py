@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from bot import conversation
 from bot.channels import render
 from bot.channels.registry import outbound_provider
-from bot.contacts import Profile, find_profile
+from bot.contacts import Profile, read_profile
 from bot.conversation import State
+from bot.db import get_autocommit_engine
 from bot.engine import (
     Turn,
     after_commune_choice,
@@ -123,7 +124,7 @@ def ussd_hop(session: Session, redis: Redis, session_id: str, phone: str, text: 
     else:
         # A number never seen gets its contact only when a step needs one
         # (Context.contact_id): most callers just read, and a write costs.
-        found = find_profile(session, phone) or Profile(None, None, None)
+        found = read_profile(get_autocommit_engine(), phone) or Profile(None, None, None)
         ctx = context(session, found, Channel.USSD)
     ctx.phone = phone
     turn = Turn(ctx, state)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from bot import create_app, migrate, passwords
 from bot.config import normalize_database_url
 from bot.content.loader import load_content
-from bot.db import Base, get_session
+from bot.db import Base, dispose_engines, get_session
 from bot.models import Commune, StaffRole, StaffUser
 from bot.models.enums import StaffRoleName
 from bot.redis import QUEUE_NAMES, EmbeddedRedis, get_queue, get_redis
@@ -74,7 +74,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def _migrated(url: str, instance: Path) -> None:
     app = create_app({"DATABASE_URL": url, "INSTANCE_PATH": str(instance), "TESTING": True})
     migrate.upgrade(app)
-    app.extensions["db_engine"].dispose()
+    dispose_engines(app)
 
 
 @contextmanager
@@ -146,7 +146,7 @@ def app(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Flask]:
     )
     get_redis(app).flushdb()
     yield app
-    app.extensions["db_engine"].dispose()
+    dispose_engines(app)
 
 
 @pytest.fixture

@@ -6,8 +6,12 @@ import pytest
 from sqlalchemy import select
 
 from bot import create_app
+from bot.content.cache import communes
 from bot.content.loader import load_content
+from bot.db import get_session
 from bot.engine import message_turn
+from bot.flows.base import Context
+from bot.flows.preferences import set_commune
 from bot.gsm import is_gsm7, segment_info
 from bot.models import Contact, OutboundMessage
 from bot.models.enums import Channel
@@ -124,6 +128,51 @@ def test_a_new_caller_is_stored_once_with_the_commune_chosen(client, session, lo
     assert stored is not None and stored.commune.slug == "cotonou"
     assert stored.preferred_channel == Channel.USSD
     assert "Communes+ Cotonou" in dial(client, "", session_id="ATUid_next")  # remembered
+
+
+def test_a_known_caller_changing_commune_keeps_the_contact(client, session, loaded) -> None:
+    known = Contact(phone_e164=PHONE, language="en", preferred_channel=Channel.SMS)
+    session.add(known)
+    session.commit()
+    screens = walk(client, "2")  # Abomey-Calavi, the second largest
+    assert "Communes+ Abomey-Calavi" in screens[-1] and "Budget" in screens[-1]  # in English
+    session.expire_all()
+    [stored] = session.scalars(select(Contact)).all()
+    assert (stored.id, stored.commune.slug, stored.language) == (known.id, "abomey-calavi", "en")
+    assert stored.preferred_channel == Channel.SMS  # set by the first contact, kept
+
+
+def _ussd_context(session, phone: str = PHONE) -> Context:
+    """A USSD hop's context, the communes already in the process's cache as on a warm server."""
+    communes(session)
+    session.commit()
+    ctx = Context(session, None, Channel.USSD, "fr", None)
+    ctx.phone = phone
+    return ctx
+
+
+def _stored_commune(app, phone: str = PHONE) -> str | None:
+    with app.app_context():
+        contact = get_session().scalar(select(Contact).where(Contact.phone_e164 == phone))
+        return contact.commune.slug if contact is not None and contact.commune else None
+
+
+def test_a_choice_outside_any_transaction_is_committed_at_once(app, session, loaded) -> None:
+    set_commune(_ussd_context(session), "cotonou")
+    assert not session.in_transaction()  # nothing of it waits for the session
+    session.rollback()
+    assert _stored_commune(app) == "cotonou"
+
+
+def test_a_choice_inside_a_transaction_commits_with_it(app, session, loaded) -> None:
+    ctx = _ussd_context(session)
+    session.connection()  # an earlier step of the hop used the session
+    set_commune(ctx, "cotonou")
+    assert ctx.known_contact_id is not None
+    session.rollback()  # the hop failed: its writes, the choice included, are undone
+    assert _stored_commune(app) is None
+    set_commune(_ussd_context(session), "cotonou")
+    assert _stored_commune(app) == "cotonou"
 
 
 def test_stop_from_a_caller_never_seen_records_the_opt_out(client, session, loaded) -> None:

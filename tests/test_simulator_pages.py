@@ -16,6 +16,7 @@ from bot import create_app
 from bot.config import ConfigError
 from bot.contacts import contact_for
 from bot.content.loader import load_content
+from bot.db import dispose_engines
 from bot.models import OutboundMessage
 from bot.models.enums import Channel, MessageStatus, Provider
 from bot.simulator import access
@@ -53,7 +54,7 @@ def make_app(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Call
 
     yield make
     for app in made:
-        app.extensions["db_engine"].dispose()
+        dispose_engines(app)
 
 
 def _delivered(session: Session, phone: str, text: str, **fields: Any) -> OutboundMessage:

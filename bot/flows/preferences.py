@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, update
+import logging
 
-from bot.contacts import create_with_commune
+from sqlalchemy import bindparam, update
+from sqlalchemy.exc import OperationalError
+
+from bot.contacts import create_with_commune, store_commune
 from bot.content.cache import commune_id
+from bot.db import get_autocommit_engine
 from bot.flows.base import Answer, Context, Go, Option, Reply, Stay, Transition
 from bot.i18n import available_languages, language_name, t
 from bot.models import Contact
+
+log = logging.getLogger(__name__)
 
 
 def set_language(ctx: Context, lang: str) -> None:
@@ -50,6 +56,16 @@ def set_commune(ctx: Context, slug: str) -> None:
     """Remember the commune; `slug` is one of `communes()` (a menu key or a matched name)."""
     ctx.commune_slug = slug
     chosen = commune_id(ctx.session, slug)
+    if ctx.phone is not None and not ctx.session.in_transaction():
+        # A USSD hop that wrote nothing else: the choice is one statement that
+        # commits by itself, the cheapest write there is while the caller waits.
+        try:
+            store_commune(get_autocommit_engine(), ctx.phone, ctx.channel, chosen)
+        except OperationalError:
+            # Locked or unreachable: the session's state still carries the
+            # commune, and the caller goes on rather than being cut off.
+            log.warning("commune choice not stored", exc_info=True)
+        return
     if ctx.known_contact_id is None and ctx.phone is not None:
         ctx.contact_id = create_with_commune(ctx.session, ctx.phone, ctx.channel, chosen)
         return

@@ -28,6 +28,7 @@ from rq.registry import ScheduledJobRegistry
 from werkzeug.test import TestResponse
 
 from bot import create_app
+from bot.db import dispose_engines
 from bot.gsm import to_gsm7
 from bot.i18n import t
 from bot.redis import QUEUE_NAMES, EmbeddedRedis, get_redis
@@ -98,7 +99,7 @@ def app(database_url: str, redis_under_test: RedisUnderTest, tmp_path: Path) -> 
         }
     )
     yield app
-    app.extensions["db_engine"].dispose()
+    dispose_engines(app)
 
 
 class SilentServer:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from werkzeug.routing import AnyConverter, IntegerConverter, Rule
 
 from bot import create_app
+from bot.db import dispose_engines
 
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -57,7 +58,7 @@ def _rules() -> list[Rule]:
                 "SECRET_KEY": "url-map",
             }
         )
-        app.extensions["db_engine"].dispose()
+        dispose_engines(app)
         return list(app.url_map.iter_rules())
 
 
