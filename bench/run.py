@@ -121,9 +121,15 @@ SCENARIOS: list[tuple[str, str, FormFactory | None, int]] = [
 ]
 
 
+def _workers(process: subprocess.Popen[bytes]) -> list[int]:
+    return [
+        int(pid)
+        for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+    ]
+
+
 def _rss_of_workers(process: subprocess.Popen[bytes]) -> int:
-    children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
-    return max(_rss_kib(int(pid)) for pid in children)
+    return max(_rss_kib(pid) for pid in _workers(process))
 
 
 def _measure(env: dict[str, str]) -> tuple[dict[str, dict[str, LoadResult]], dict[str, int]]:
@@ -158,6 +164,7 @@ def _measure(env: dict[str, str]) -> tuple[dict[str, dict[str, LoadResult]], dic
                 )
                 rounds[server].setdefault(PACED, []).append(result)
         rss = {server: _rss_of_workers(process) for server, (process, _port) in servers.items()}
+        rss["workers"] = len(_workers(servers["ours"][0]))
     finally:
         for process, _port in servers.values():
             process.terminate()
@@ -256,7 +263,8 @@ def main() -> None:
         f"gunicorn {version('gunicorn')}, SQLAlchemy {version('sqlalchemy')}",
         f"- load: {THREADS} client threads x {REQUESTS_PER_THREAD} requests on "
         f"loopback; server: gunicorn {' '.join(GUNICORN).replace(str(ROOT) + '/', '')};"
-        " SQLite and the embedded Redis; gunicorn.conf.py closes each connection after its"
+        f" SQLite and the embedded Redis; gunicorn.conf.py: {rss['workers']} sync workers"
+        " (2 x cores + 1), one request at a time each, and each connection closed after its"
         " answer (keepalive 0), so each request is accepted by whichever worker is free",
         f"- each figure: the median of {ROUNDS} rounds, ours and the baseline interleaved",
         f"- errors: {errors}",
@@ -272,8 +280,9 @@ def main() -> None:
         f" ({'met' if sms_ratio >= 0.5 else 'NOT met'})",
         f"- USSD: {USSD_CONNECTIONS} concurrent connections, each walking dial -> Cotonou ->"
         " budget screen, every walk a caller never seen before (state in Redis, content from"
-        " the in-process cache; the contact is stored with the commune chosen, one write per"
-        " walk); first at full load (closed loop: each connection sends again as soon as it"
+        " the in-process cache; the dial reads the caller's profile and the commune choice"
+        " stores the contact, each one autocommit statement outside any session); first at"
+        " full load (closed loop: each connection sends again as soon as it"
         f" is answered), then open loop at {bare[USSD].rate * USSD_TARGET_RATIO:,.0f}"
         " requests/s, half the bare-Flask full-load rate, latency counted from each"
         " request's scheduled time",
