@@ -118,9 +118,9 @@ def store_commune(autocommit: Engine, phone: str, channel: Channel, commune_id: 
 
     Choosing the commune is the one write of the USSD walk every citizen
     makes. Alone in its transaction, the statement takes SQLite's write lock
-    and commits within one call into SQLite, with no Python code in between
-    that another thread could hold up; the contact's id is read when a later
-    step needs it (Context.contact_id).
+    and commits within one call into SQLite, so no other writer ever waits on
+    Python code; the contact's id is read when a later step needs it
+    (Context.contact_id).
     """
     with autocommit.connect() as connection:
         values = {"phone_e164": phone, "preferred_channel": channel, "commune_id": commune_id}
