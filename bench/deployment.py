@@ -29,6 +29,7 @@ from bench.stack import (
     RedisServer,
     Workers,
     app_env,
+    child_pids,
     database,
     free_port,
     prepare,
@@ -61,8 +62,7 @@ class Web:
             return False
 
     def worker_pids(self) -> list[int]:
-        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in path.read_text().split()]
+        return child_pids(self.process.pid)
 
 
 @dataclass

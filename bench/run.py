@@ -27,6 +27,7 @@ import requests
 
 from bench import broadcast, faults_web, fuzz, soak
 from bench.load import FormFactory, LoadResult, hammer
+from bench.stack import child_pids
 
 ROOT = Path(__file__).parent.parent
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -121,15 +122,8 @@ SCENARIOS: list[tuple[str, str, FormFactory | None, int]] = [
 ]
 
 
-def _workers(process: subprocess.Popen[bytes]) -> list[int]:
-    return [
-        int(pid)
-        for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
-    ]
-
-
 def _rss_of_workers(process: subprocess.Popen[bytes]) -> int:
-    return max(_rss_kib(pid) for pid in _workers(process))
+    return max(_rss_kib(pid) for pid in child_pids(process.pid))
 
 
 def _measure(env: dict[str, str]) -> tuple[dict[str, dict[str, LoadResult]], dict[str, int]]:
@@ -164,7 +158,7 @@ def _measure(env: dict[str, str]) -> tuple[dict[str, dict[str, LoadResult]], dic
                 )
                 rounds[server].setdefault(PACED, []).append(result)
         rss = {server: _rss_of_workers(process) for server, (process, _port) in servers.items()}
-        rss["workers"] = len(_workers(servers["ours"][0]))
+        rss["workers"] = len(child_pids(servers["ours"][0].pid))
     finally:
         for process, _port in servers.values():
             process.terminate()

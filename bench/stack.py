@@ -61,6 +61,11 @@ def peak_rss_kib(pid: int) -> int:
     return 0
 
 
+def child_pids(pid: int) -> list[int]:
+    """The processes `pid` started (a gunicorn master's workers)."""
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
 class Processes:
     """Every child process of a run, each logging to a file in the run's folder."""
 
